@@ -1,0 +1,1 @@
+"""meld_core: the MELD algorithm (latent state model, SAC, replay, meta-training); imports no rclpy."""
