@@ -1,0 +1,37 @@
+"""Environment names accepted by ``--env`` and the classes behind them."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from meld_sim_bridge.envs.base import MeldEnv
+
+
+def _point2d(**kw):
+    from meld_sim_bridge.envs.point2d import Point2DEnv
+    return Point2DEnv(variant="semicircle", **kw)
+
+
+def _point2d_2goal(**kw):
+    from meld_sim_bridge.envs.point2d import Point2DEnv
+    return Point2DEnv(variant="two_goal", **kw)
+
+
+def _cheetah_vel(**kw):
+    from meld_sim_bridge.envs.cheetah_vel import CheetahVelEnv
+    return CheetahVelEnv(**kw)
+
+
+ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
+    "point2d": _point2d,
+    "point2d-2goal": _point2d_2goal,
+    "cheetah-vel": _cheetah_vel,
+}
+
+
+def make_env(name: str, **kwargs: Any) -> MeldEnv:
+    """Build environment ``name`` with keyword overrides of its constructor."""
+    try:
+        factory = ENVIRONMENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}") from None
+    return factory(**kwargs)
