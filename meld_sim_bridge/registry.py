@@ -34,4 +34,6 @@ def make_env(name: str, **kwargs: Any) -> MeldEnv:
         factory = ENVIRONMENTS[name]
     except KeyError:
         raise ValueError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}") from None
-    return factory(**kwargs)
+    env = factory(**kwargs)
+    env.name = name
+    return env

@@ -37,6 +37,8 @@ def check_action(action: Any, dim: int) -> np.ndarray:
 
 class MeldEnv(gym.Env, Generic[TaskT]):
     metadata = {"render_modes": ["rgb_array"]}
+    #: the registry name it was made under (set by ``make_env``)
+    name: str = ""
 
     #: control steps per episode, episodes per trial (overridden per environment)
     episode_length: int = 20

@@ -1,0 +1,101 @@
+"""Online MELD agent (Algorithm 2): one posterior update per control step, then act.
+
+At trial start the latent is reset; the first update is q(z_1 | x_1, r_1),
+every later one q(z_t | x_t, r_t, z_{t-1}, a_{t-1}); the latent is *not* reset
+between episodes of a trial. The actor pi(a | z_t) acts on the posterior
+sample z_t. No gradient steps. Inputs are checked: a wrong image size or
+dtype, a NaN reward or an action of the wrong length raise ValueError.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from meld_core.latent_model import LatentModel, LatentState
+from meld_core.sac import Actor
+
+
+def select_reward(kind: str, dense: float, sparse: float) -> float:
+    """The reward the model sees or reconstructs: dense, sparse, or none (0)."""
+    if kind == "dense":
+        return dense
+    if kind == "sparse":
+        return sparse
+    if kind == "none":
+        return 0.0
+    raise ValueError(f"unknown reward kind {kind!r}")
+
+
+@dataclass
+class Belief:
+    """What the belief node publishes after one update."""
+
+    mean: np.ndarray          # posterior mean of (z1, z2)
+    std: np.ndarray           # posterior std of (z1, z2)
+    reward_mean: float        # p(r_t | z_t) mean
+    reward_std: float
+    step: int                 # updates since trial start (0 = first)
+
+
+class MeldAgent:
+    def __init__(self, model: LatentModel, actor: Actor, reward_input: str):
+        self.model, self.actor, self.reward_input = model, actor, reward_input
+        self._state: LatentState | None = None
+        self._step = 0
+
+    def reset(self) -> None:
+        """Trial start: forget the latent."""
+        self._state, self._step = None, 0
+
+    def _check(self, image: np.ndarray, reward: float, prev_action) -> torch.Tensor | None:
+        expected = (*self.model.image_shape, 3)
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+            raise ValueError(f"image must be a uint8 numpy array of shape {expected}, got "
+                             f"{type(image).__name__} {getattr(image, 'dtype', '')}")
+        if image.shape != expected:
+            raise ValueError(f"image must have shape {expected}, got {image.shape}")
+        if not np.isfinite(reward):
+            raise ValueError(f"reward must be finite, got {reward}")
+        if self._state is None:
+            return None
+        if prev_action is None:
+            raise ValueError("previous action required after the first step of a trial")
+        a = np.asarray(prev_action, dtype=np.float32)
+        if a.shape != (self.model.action_dim,) or not np.all(np.isfinite(a)):
+            raise ValueError(f"previous action must be {self.model.action_dim} finite values, got {a.tolist()}")
+        return torch.from_numpy(a)[None]
+
+    @torch.no_grad()
+    def update(self, image: np.ndarray, reward: float, prev_action=None) -> Belief:
+        """Posterior update from (x_t, r_t, a_{t-1}); ``prev_action`` is ignored at trial start."""
+        action = self._check(image, float(reward), prev_action)
+        feat = self.model.features(torch.from_numpy(image)[None], torch.tensor([float(reward)]))
+        if self._state is None:
+            self._state = self.model.first_step(feat)
+        else:
+            self._state = self.model.next_step(self._state, feat, action)
+        s = self._state
+        r = self.model.decode_reward(s.latent)
+        belief = Belief(mean=torch.cat([s.z1_dist.mean, s.z2_dist.mean], -1)[0].numpy(),
+                        std=torch.cat([s.z1_dist.std, s.z2_dist.std], -1)[0].numpy(),
+                        reward_mean=float(r.mean[0]), reward_std=float(r.std[0]), step=self._step)
+        self._step += 1
+        return belief
+
+    @torch.no_grad()
+    def act(self, deterministic: bool = False) -> np.ndarray:
+        """a_t ~ pi(a | z_t) (the mean action if ``deterministic``)."""
+        if self._state is None:
+            raise RuntimeError("act() before the first belief update of the trial")
+        action, _ = self.actor(self._state.latent, deterministic=deterministic)
+        return action[0].numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def reconstruction(self) -> np.ndarray:
+        """Decoded mean image of p(x_t | z_t) as uint8 (H, W, 3), for display."""
+        if self._state is None:
+            raise RuntimeError("no belief yet")
+        x = self.model.decode_image(self._state.latent)[0]
+        return ((x + 0.5).clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()

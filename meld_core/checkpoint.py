@@ -1,0 +1,63 @@
+"""Checkpoints that resume training exactly, loaded without arbitrary unpickling.
+
+A run directory holds ``checkpoint.pt`` (networks, optimizers, entropy weight,
+counters, RNG states, config, evaluation history; read with
+``torch.load(weights_only=True)``, which accepts tensors and plain containers
+only) and ``replay.npz`` (numpy arrays, read with ``allow_pickle=False``).
+Both are written to a temporary file and renamed, replay first; a shared
+``stamp`` ties the pair together. A corrupt, foreign or mismatched file
+raises CheckpointError with the reason and leaves every file untouched.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT_VERSION = 1
+CHECKPOINT_FILE = "checkpoint.pt"
+REPLAY_FILE = "replay.npz"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be used; the message says why."""
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    payload = {"format_version": FORMAT_VERSION, **payload}
+    tmp = Path(str(path) + ".tmp")
+    torch.save(payload, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a meld checkpoint "
+                              f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
+        version = payload.get("format_version") if isinstance(payload, dict) else None
+        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this meld reads {FORMAT_VERSION}")
+    return payload
+
+
+def compare_configs(saved: dict, current: dict, fixed: dict[str, tuple[str, ...]]) -> list[str]:
+    """Keys (section.key) whose values differ where they must not (``fixed``: section -> keys, () = all)."""
+    diffs = []
+    for section, keys in fixed.items():
+        a, b = saved.get(section, {}), current.get(section, {})
+        for k in keys or sorted(set(a) | set(b)):
+            va, vb = a.get(k), b.get(k)
+            if isinstance(va, (list, tuple)) and isinstance(vb, (list, tuple)):
+                va, vb = list(va), list(vb)
+            if va != vb:
+                diffs.append(f"{section}.{k}: checkpoint {va!r} vs now {vb!r}")
+    return diffs

@@ -1,0 +1,172 @@
+"""MELD's latent state model: a SLAC-style sequential VAE over z_t = (z1_t, z2_t)
+whose posterior sees the image *and the reward*, so z_t carries state and task.
+
+Generative model (p), with separate first-step networks:
+    p(z1_1) = N(0, I)                     p(z2_1 | z1_1)
+    p(z1_t | z2_{t-1}, a_{t-1})           p(z2_t | z1_t, z2_{t-1}, a_{t-1})
+    p(x_t | z_t) = N(dec(z_t), sigma_x^2 I)   (fixed sigma_x)
+    p(r_t | z_t) = N(mu_r(z_t), s_r(z_t)^2)
+Inference model (q); z2's conditionals are shared with p, as in SLAC:
+    q(z1_1 | f_1)                         q(z2_1 | z1_1) = p(z2_1 | z1_1)
+    q(z1_t | f_t, z2_{t-1}, a_{t-1})      q(z2_t | z1_t, z2_{t-1}, a_{t-1}) = p(z2_t | ...)
+where f_t = [enc(x_t), r_t repeated ``reward_tile`` times] is the image
+feature joined with the reward input (dense, sparse, or zero for the ablation).
+
+Loss: the negative ELBO of a whole trial, averaged over its T steps:
+    L = 1/T sum_t [ KL(q(z1_t | .) || p(z1_t | .)) - log p(x_t | z_t) - w_r log p(r~_t | z_t) ]
+with r~ the reward *target* (the shaped reward in the two-stage sparse scheme).
+Because z2 shares its conditional, the KL over z2 is zero and only z1's KL remains.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from meld_core.config import ModelConfig
+from meld_core.conv_nets import Decoder, Encoder, image_to_tensor
+from meld_core.gaussian import Gaussian, GaussianMLP, gaussian_log_prob, kl_divergence, standard_normal_like
+
+
+@dataclass
+class PosteriorSequence:
+    """Posterior samples and distributions over a batch of trials: shapes (B, T, .)."""
+
+    z1: torch.Tensor
+    z2: torch.Tensor
+    z1_posterior: Gaussian
+    z1_prior: Gaussian
+    z2_dist: Gaussian
+
+    @property
+    def latent(self) -> torch.Tensor:
+        return torch.cat([self.z1, self.z2], dim=-1)
+
+
+@dataclass
+class LatentState:
+    """The online belief after one update (batch shape (B,)): samples and distributions."""
+
+    z1: torch.Tensor
+    z2: torch.Tensor
+    z1_dist: Gaussian
+    z2_dist: Gaussian
+
+    @property
+    def latent(self) -> torch.Tensor:
+        return torch.cat([self.z1, self.z2], dim=-1)
+
+
+class LatentModel(nn.Module):
+    def __init__(self, cfg: ModelConfig, image_shape: tuple[int, int], action_dim: int,
+                 precision: str = "fp32", channels_last: bool = False):
+        super().__init__()
+        self.cfg = cfg
+        self.image_shape = tuple(image_shape)
+        self.action_dim = action_dim
+        self.latent_dim = cfg.z1_dim + cfg.z2_dim
+        z1, z2, h, a, s = cfg.z1_dim, cfg.z2_dim, cfg.hidden, action_dim, cfg.min_std
+        self.encoder = Encoder(cfg.conv_channels, self.image_shape)
+        feat = self.encoder.out_dim + cfg.reward_tile
+        self.z2_first = GaussianMLP(z1, z2, h, s)               # p(z2_1 | z1_1) = q(z2_1 | z1_1)
+        self.z1_prior = GaussianMLP(z2 + a, z1, h, s)           # p(z1_t | z2_{t-1}, a_{t-1})
+        self.z2_next = GaussianMLP(z1 + z2 + a, z2, h, s)      # p(z2_t | z1_t, z2_{t-1}, a_{t-1}) = q(...)
+        self.z1_post_first = GaussianMLP(feat, z1, h, s)        # q(z1_1 | f_1)
+        self.z1_post = GaussianMLP(feat + z2 + a, z1, h, s)     # q(z1_t | f_t, z2_{t-1}, a_{t-1})
+        self.decoder = Decoder(z1 + z2, cfg.conv_channels, self.image_shape)
+        self.reward_decoder = GaussianMLP(z1 + z2, 1, h, s)     # p(r_t | z_t)
+        self.autocast = precision == "bf16"
+        self.channels_last = channels_last
+        if channels_last:
+            self.encoder.to(memory_format=torch.channels_last)
+            self.decoder.to(memory_format=torch.channels_last)
+
+    # ---- pieces ------------------------------------------------------------------
+    def _conv(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            out = net(x)
+        return out.float()
+
+    def features(self, images: torch.Tensor, rewards: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 images (..., H, W, 3) and reward inputs (...) -> f (..., feat).
+
+        ``x``: the images already scaled by ``image_to_tensor`` (saves a pass).
+        """
+        lead = images.shape[:-3]
+        x = image_to_tensor(images) if x is None else x
+        f = self._conv(self.encoder, x.reshape(-1, *x.shape[-3:])).reshape(*lead, -1)
+        r = rewards.unsqueeze(-1).expand(*lead, self.cfg.reward_tile)
+        return torch.cat([f, r.to(f.dtype)], dim=-1)
+
+    def decode_image(self, latent: torch.Tensor) -> torch.Tensor:
+        """Mean of p(x | z), (..., 3, H, W) in [-0.5, 0.5]."""
+        lead = latent.shape[:-1]
+        out = self._conv(self.decoder, latent.reshape(-1, latent.shape[-1]))
+        return out.reshape(*lead, *out.shape[1:])
+
+    def decode_reward(self, latent: torch.Tensor) -> Gaussian:
+        d = self.reward_decoder(latent)
+        return Gaussian(d.mean.squeeze(-1), d.std.squeeze(-1))
+
+    # ---- inference -----------------------------------------------------------------
+    def first_step(self, feature: torch.Tensor) -> LatentState:
+        """q(z1_1 | f_1), then z2_1 ~ p(z2_1 | z1_1)."""
+        q1 = self.z1_post_first(feature)
+        z1 = q1.rsample()
+        q2 = self.z2_first(z1)
+        return LatentState(z1, q2.rsample(), q1, q2)
+
+    def next_step(self, prev: LatentState, feature: torch.Tensor, action: torch.Tensor) -> LatentState:
+        """q(z1_t | f_t, z2_{t-1}, a_{t-1}), then z2_t ~ p(z2_t | z1_t, z2_{t-1}, a_{t-1})."""
+        q1 = self.z1_post(feature, prev.z2, action)
+        z1 = q1.rsample()
+        q2 = self.z2_next(z1, prev.z2, action)
+        return LatentState(z1, q2.rsample(), q1, q2)
+
+    def posterior(self, features: torch.Tensor, actions: torch.Tensor) -> PosteriorSequence:
+        """Filter a batch of trials. features (B, T, F); actions (B, T-1, A)."""
+        T = features.shape[1]
+        state = self.first_step(features[:, 0])
+        z1s, z2s, post, prior, z2d = [state.z1], [state.z2], [state.z1_dist], [standard_normal_like(state.z1, self.cfg.z1_dim)], [state.z2_dist]
+        for t in range(1, T):
+            prior.append(self.z1_prior(state.z2, actions[:, t - 1]))
+            state = self.next_step(state, features[:, t], actions[:, t - 1])
+            z1s.append(state.z1); z2s.append(state.z2); post.append(state.z1_dist); z2d.append(state.z2_dist)
+
+        def stack(ds):
+            return Gaussian(torch.stack([d.mean for d in ds], 1), torch.stack([d.std for d in ds], 1))
+        return PosteriorSequence(torch.stack(z1s, 1), torch.stack(z2s, 1), stack(post), stack(prior), stack(z2d))
+
+    # ---- training objective ------------------------------------------------------------
+    def elbo_loss(self, images: torch.Tensor, reward_inputs: torch.Tensor, reward_targets: torch.Tensor,
+                  actions: torch.Tensor) -> tuple[torch.Tensor, dict, PosteriorSequence]:
+        """Negative ELBO averaged over trials and steps.
+
+        images uint8 (B, T, H, W, 3); reward_inputs, reward_targets (B, T); actions (B, T-1, A).
+        Returns (loss, scalar stats, posterior sequence).
+        """
+        target = image_to_tensor(images)                                 # (B, T, 3, H, W)
+        feats = self.features(images, reward_inputs, x=target)
+        seq = self.posterior(feats, actions)
+        latent = seq.latent
+        recon = self.decode_image(latent)
+        # log N(x; mu, s^2 I) summed over pixels, in one pass over the images
+        s = self.cfg.image_std
+        sq_err = (recon - target).pow_(2).sum((-3, -2, -1))
+        image_ll = -0.5 / s**2 * sq_err - target[0, 0].numel() * (math.log(s) + 0.5 * math.log(2 * math.pi))
+        reward_dist = self.decode_reward(latent)
+        reward_ll = gaussian_log_prob(reward_targets, reward_dist.mean, reward_dist.std)
+        kl = kl_divergence(seq.z1_posterior, seq.z1_prior)
+        loss = (kl - image_ll - self.cfg.reward_weight * reward_ll).mean()
+        stats = {
+            "model/loss": loss.item(),
+            "model/kl": kl.mean().item(),
+            "model/image_nll": -image_ll.mean().item(),
+            "model/reward_nll": -reward_ll.mean().item(),
+            "model/reward_mae": (reward_dist.mean - reward_targets).abs().mean().item(),
+        }
+        return loss, stats, seq

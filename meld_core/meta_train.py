@@ -1,0 +1,329 @@
+"""MELD meta-training (Algorithm 1) and held-out evaluation (Algorithm 2).
+
+1. Collect ``pretrain_trials`` trials with a random policy on random training
+   tasks and pre-train the model for ``pretrain_model_steps`` steps.
+2. Repeat: collect ``trials_per_iteration`` trials with the current agent on
+   random training tasks (N env steps), then train:
+   ``model_steps_per_env_step * N`` model steps on batches of whole trials and
+   ``ac_steps_per_env_step * N`` actor-critic steps on the transitions inside
+   such batches, using posterior samples with no gradient into the model.
+3. Every ``eval_every`` iterations: meta-test on the held-out tasks (belief
+   updated every step, no gradient steps), success per episode of a trial.
+
+Everything random draws from seeded generators whose states are checkpointed,
+so an interrupted run resumes exactly where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from meld_core.agent import MeldAgent, select_reward
+from meld_core.checkpoint import (CHECKPOINT_FILE, REPLAY_FILE, CheckpointError, compare_configs,
+                                  load_checkpoint, save_checkpoint)
+from meld_core.config import MeldConfig, config_from_dict
+from meld_core.latent_model import LatentModel
+from meld_core.replay import MultiTaskReplay, Trial
+from meld_core.rollout import run_trial
+from meld_core.sac import SAC
+from meld_sim_bridge.registry import make_env
+
+#: config keys a resumed run must share with its checkpoint (() = the whole section)
+_FIXED_ON_RESUME = {"model": (), "sac": ("hidden",),
+                    "train": ("env", "env_kwargs", "episodes_per_trial", "replay_capacity", "seed")}
+
+
+@dataclass
+class Progress:
+    iteration: int = 0
+    env_steps: int = 0
+    model_steps: int = 0
+    ac_steps: int = 0
+    pretrained: bool = False
+    train_time_s: float = 0.0
+    evals: list = field(default_factory=list)
+
+
+def build_networks(cfg: MeldConfig, image_shape, action_dim) -> tuple[LatentModel, SAC]:
+    model = LatentModel(cfg.model, image_shape, action_dim, cfg.train.precision, cfg.train.channels_last)
+    sac = SAC(cfg.sac, model.latent_dim, action_dim)
+    return model, sac
+
+
+class MetaTrainer:
+    def __init__(self, cfg: MeldConfig, run_dir: str | Path, resume: bool = True):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        t = cfg.train
+        torch.set_num_threads(t.torch_threads)
+        torch.manual_seed(t.seed)
+        self.rng = np.random.default_rng(t.seed)
+        self.env = make_env(t.env, **t.env_kwargs)
+        self.episodes = t.episodes_per_trial or self.env.episodes_per_trial
+        self.trial_length = self.episodes * self.env.episode_length
+        image_shape = self.env.observation_space.shape[:2]
+        self.action_dim = self.env.action_space.shape[0]
+        self.model, self.sac = build_networks(cfg, image_shape, self.action_dim)
+        self.model_opt = torch.optim.Adam(self.model.parameters(), lr=cfg.model.lr)
+        self.replay = MultiTaskReplay(len(self.env.train_tasks), t.replay_capacity, self.trial_length)
+        self.progress = Progress()
+        self.agent = MeldAgent(self.model, self.sac.actor, cfg.model.reward_input)
+        self._writer = None
+        if resume and (self.run_dir / CHECKPOINT_FILE).exists():
+            self.load(self.run_dir)
+        elif t.init_replay_from:
+            self._seed_replay(Path(t.init_replay_from))
+
+    # ---- data ------------------------------------------------------------------------
+    def _seed_replay(self, other_run: Path) -> None:
+        """Two-stage sparse scheme: start from another run's trials."""
+        path = other_run / REPLAY_FILE
+        if not path.exists():
+            raise CheckpointError(f"train.init_replay_from: no replay at {path}")
+        other = MultiTaskReplay.load(path)
+        if other.trial_length != self.trial_length or len(other.tasks) != len(self.replay.tasks):
+            raise CheckpointError(f"replay in {path} has trials of {other.trial_length} steps on "
+                                  f"{len(other.tasks)} tasks; this run needs {self.trial_length} on {len(self.replay.tasks)}")
+        for trial in other.iter_trials():
+            self.replay.add(trial)
+
+    def collect(self, n_trials: int, random_policy: bool) -> list[Trial]:
+        trials = []
+        self.model.eval()
+        for _ in range(n_trials):
+            ti = int(self.rng.integers(len(self.env.train_tasks)))
+            seed = int(self.rng.integers(2**31 - 1))
+            trial = run_trial(self.env, ti, self.env.train_tasks[ti], self.episodes, seed,
+                              agent=None if random_policy else self.agent, rng=self.rng)
+            self.replay.add(trial)
+            trials.append(trial)
+        self.model.train()
+        self.progress.env_steps += n_trials * self.trial_length
+        return trials
+
+    def _tensors(self, batch: dict) -> dict[str, torch.Tensor]:
+        m, s = self.cfg.model, self.cfg.sac
+        dense, sparse = torch.from_numpy(batch["dense"]), torch.from_numpy(batch["sparse"])
+        pick = {"dense": dense, "sparse": sparse, "none": torch.zeros_like(dense)}
+        return {"images": torch.from_numpy(batch["images"]), "actions": torch.from_numpy(batch["actions"]),
+                "reward_in": pick[m.reward_input], "reward_target": pick[m.reward_target],
+                "critic_reward": pick[s.critic_reward]}
+
+    # ---- training ----------------------------------------------------------------------
+    def model_step(self, b: dict[str, torch.Tensor]) -> tuple[dict, torch.Tensor]:
+        loss, stats, seq = self.model.elbo_loss(b["images"], b["reward_in"], b["reward_target"], b["actions"])
+        self.model_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.model.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.model.grad_clip)
+        self.model_opt.step()
+        self.progress.model_steps += 1
+        return stats, seq.latent.detach()
+
+    def ac_step(self, b: dict[str, torch.Tensor], latent: torch.Tensor | None) -> dict:
+        if latent is None:
+            with torch.no_grad():
+                feats = self.model.features(b["images"], b["reward_in"])
+                latent = self.model.posterior(feats, b["actions"]).latent
+        B, T1, D = latent.shape
+        L = T1 - 1
+        z, nz = latent[:, :-1].reshape(-1, D), latent[:, 1:].reshape(-1, D)
+        a = b["actions"].reshape(B * L, -1)
+        r = b["critic_reward"][:, 1:].reshape(-1)
+        done = torch.zeros(B, L)
+        done[:, -1] = 1.0  # the trial is the horizon
+        done = done.reshape(-1)
+        n = min(self.cfg.sac.batch_size, B * L)
+        idx = torch.randperm(B * L)[:n]
+        stats = self.sac.update(z[idx], a[idx], r[idx], nz[idx], done[idx])
+        self.progress.ac_steps += 1
+        return stats
+
+    def train_phase(self, n_model: int, n_ac: int) -> dict:
+        stats: dict[str, list] = {}
+        for i in range(max(n_model, n_ac)):
+            b = self._tensors(self.replay.sample(self.cfg.train.batch_trials, self.rng))
+            latent = None
+            if i < n_model:
+                s, latent = self.model_step(b)
+                for k, v in s.items():
+                    stats.setdefault(k, []).append(v)
+            if i < n_ac:
+                for k, v in self.ac_step(b, latent).items():
+                    stats.setdefault(k, []).append(v)
+        return {k: float(np.mean(v)) for k, v in stats.items()}
+
+    # ---- evaluation (Algorithm 2) ---------------------------------------------------------
+    def evaluate(self, tasks=None, trials_per_task: int | None = None, seed_offset: int = 1_000_000) -> dict:
+        """Meta-test: success per episode of a trial, averaged over held-out tasks.
+
+        Runs under its own RNG streams, so evaluating does not change training.
+        """
+        tasks = self.env.held_out_tasks if tasks is None else tasks
+        n = trials_per_task or self.cfg.train.eval_trials_per_task
+        successes, returns = [], []
+        self.model.eval()
+        with torch.random.fork_rng():
+            torch.manual_seed(self.cfg.train.seed + seed_offset)
+            for ti, task in enumerate(tasks):
+                for j in range(n):
+                    trial = run_trial(self.env, ti, task, self.episodes, seed_offset + 1000 * ti + j,
+                                      agent=self.agent, deterministic=self.cfg.train.eval_deterministic)
+                    successes.append(trial.episode_success(self.env.episode_length))
+                    E = self.env.episode_length
+                    returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum()) for e in range(self.episodes)])
+        self.model.train()
+        succ, ret = np.array(successes, float), np.array(returns)
+        return {"success_per_episode": succ.mean(0).tolist(), "return_per_episode": ret.mean(0).tolist(),
+                "trials": len(successes)}
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def _steps_for(self, ratio: float, env_steps: int) -> int:
+        return int(round(ratio * env_steps))
+
+    def run(self, progress_bar: bool = True, log=print) -> dict:
+        from torch.utils.tensorboard import SummaryWriter
+        from tqdm import tqdm
+
+        t = self.cfg.train
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2))
+        self._writer = SummaryWriter(str(self.run_dir / "tb"))
+        start = time.monotonic() - self.progress.train_time_s
+        if not self.progress.pretrained:
+            if self.replay.num_trials() < t.pretrain_trials:
+                self.collect(t.pretrain_trials - self.replay.num_trials(), random_policy=True)
+            stats = self.train_phase(t.pretrain_model_steps, 0)
+            self.progress.pretrained = True
+            self._log_scalars(stats, "pretrain")
+            self.progress.train_time_s = time.monotonic() - start
+            self.save()
+        bar = tqdm(total=t.iterations, initial=self.progress.iteration, disable=not progress_bar,
+                   desc=f"meld {t.env}", unit="it", dynamic_ncols=True)
+        result = self.progress.evals[-1] if self.progress.evals else None
+        while self.progress.iteration < t.iterations:
+            if t.time_budget_s is not None and time.monotonic() - start >= t.time_budget_s:
+                log(f"time budget of {t.time_budget_s:.0f} s reached")
+                break
+            trials = self.collect(t.trials_per_iteration, random_policy=False)
+            n_env = len(trials) * self.trial_length
+            stats = self.train_phase(self._steps_for(t.model_steps_per_env_step, n_env),
+                                     self._steps_for(t.ac_steps_per_env_step, n_env))
+            stats["train/success_last_episode"] = float(np.mean([tr.episode_success(self.env.episode_length)[-1] for tr in trials]))
+            stats["train/return"] = float(np.mean([tr.dense[1:].sum() for tr in trials]))
+            self.progress.iteration += 1
+            self.progress.train_time_s = time.monotonic() - start
+            self._log_scalars(stats)
+            it = self.progress.iteration
+            if it % t.eval_every == 0 or it == t.iterations:
+                result = self._evaluate_and_log()
+                bar.set_postfix(success="/".join(f"{s:.2f}" for s in result["success_per_episode"]),
+                                loss=f"{stats.get('model/loss', float('nan')):.1f}")
+            if it % t.log_images_every == 0:
+                self._log_reconstruction()
+            if it % t.checkpoint_every == 0:
+                self.save()
+            bar.update(1)
+        bar.close()
+        if not self.progress.evals or self.progress.evals[-1]["iteration"] != self.progress.iteration:
+            result = self._evaluate_and_log()
+        self.save()
+        self._writer.close()
+        return result
+
+    def _log_scalars(self, stats: dict, prefix: str | None = None) -> None:
+        step = self.progress.env_steps
+        for k, v in stats.items():
+            self._writer.add_scalar(f"{prefix}/{k}" if prefix else k, v, step)
+        self._writer.add_scalar("train/model_steps", self.progress.model_steps, step)
+
+    def _evaluate_and_log(self) -> dict:
+        result = self.evaluate()
+        result.update(iteration=self.progress.iteration, env_steps=self.progress.env_steps,
+                      time_s=round(self.progress.train_time_s, 1))
+        self.progress.evals.append(result)
+        for e, s in enumerate(result["success_per_episode"]):
+            self._writer.add_scalar(f"eval/success_episode_{e + 1}", s, self.progress.env_steps)
+            self._writer.add_scalar(f"eval/return_episode_{e + 1}", result["return_per_episode"][e], self.progress.env_steps)
+        with open(self.run_dir / "evals.jsonl", "a") as fh:
+            fh.write(json.dumps(result) + "\n")
+        return result
+
+    @torch.no_grad()
+    def _log_reconstruction(self) -> None:
+        with torch.random.fork_rng():
+            b = self._tensors(self.replay.sample(1, np.random.default_rng(0)))
+            feats = self.model.features(b["images"], b["reward_in"])
+            latent = self.model.posterior(feats, b["actions"]).latent
+            recon = (self.model.decode_image(latent[0, ::4]) + 0.5).clamp(0, 1)
+        original = b["images"][0, ::4].permute(0, 3, 1, 2).float() / 255.0
+        grid = torch.cat([torch.cat(list(original), -1), torch.cat(list(recon), -1)], -2)
+        self._writer.add_image("model/reconstruction", grid, self.progress.env_steps)
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def save(self, run_dir: Path | None = None) -> None:
+        run_dir = Path(run_dir or self.run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        stamp = f"{self.progress.iteration}-{self.progress.model_steps}-{self.progress.env_steps}"
+        self.replay.save(run_dir / REPLAY_FILE, stamp)
+        p = self.progress
+        save_checkpoint(run_dir / CHECKPOINT_FILE, {
+            "stamp": stamp,
+            "config": self.cfg.to_dict(),
+            "model": self.model.state_dict(),
+            "sac": self.sac.state_dict(),
+            "model_opt": self.model_opt.state_dict(),
+            "actor_opt": self.sac.actor_opt.state_dict(),
+            "critic_opt": self.sac.critic_opt.state_dict(),
+            "alpha_opt": self.sac.alpha_opt.state_dict(),
+            "progress": {"iteration": p.iteration, "env_steps": p.env_steps, "model_steps": p.model_steps,
+                         "ac_steps": p.ac_steps, "pretrained": p.pretrained, "train_time_s": p.train_time_s,
+                         "evals_json": json.dumps(p.evals)},
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng_json": json.dumps(self.rng.bit_generator.state),
+        })
+
+    def load(self, run_dir: Path) -> None:
+        """Restore everything from ``run_dir``; raises CheckpointError and changes nothing on failure."""
+        payload = load_checkpoint(run_dir / CHECKPOINT_FILE)
+        diffs = compare_configs(payload.get("config", {}), self.cfg.to_dict(), _FIXED_ON_RESUME)
+        if diffs:
+            raise CheckpointError(f"checkpoint in {run_dir} was made with a different configuration: " + "; ".join(diffs))
+        try:
+            replay = MultiTaskReplay.load(run_dir / REPLAY_FILE)
+            replay_stamp = replay.stamp
+        except Exception as exc:
+            raise CheckpointError(f"replay {run_dir / REPLAY_FILE} is missing or corrupt ({type(exc).__name__}: {exc})") from None
+        if replay_stamp != payload.get("stamp"):
+            raise CheckpointError(f"replay and checkpoint in {run_dir} are from different moments "
+                                  f"({replay_stamp} vs {payload.get('stamp')}); the run was interrupted while saving")
+        try:
+            self.model.load_state_dict(payload["model"])
+            self.sac.load_state_dict(payload["sac"])
+            self.model_opt.load_state_dict(payload["model_opt"])
+            self.sac.actor_opt.load_state_dict(payload["actor_opt"])
+            self.sac.critic_opt.load_state_dict(payload["critic_opt"])
+            self.sac.alpha_opt.load_state_dict(payload["alpha_opt"])
+            prog = dict(payload["progress"])
+            evals = json.loads(prog.pop("evals_json"))
+            torch.set_rng_state(payload["torch_rng"])
+            self.rng.bit_generator.state = json.loads(payload["numpy_rng_json"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint in {run_dir} does not fit this model ({type(exc).__name__}: {str(exc)[:300]})") from None
+        self.replay = replay
+        self.progress = Progress(evals=evals, **prog)
+
+
+def load_trained_agent(run_dir: str | Path) -> tuple[MetaTrainer, dict]:
+    """A trainer restored from ``run_dir`` with its saved configuration (for meta-testing)."""
+    payload = load_checkpoint(Path(run_dir) / CHECKPOINT_FILE)
+    try:
+        cfg = config_from_dict(payload["config"])
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint in {run_dir} holds an unreadable configuration: {exc}") from None
+    return MetaTrainer(cfg, run_dir, resume=True), payload

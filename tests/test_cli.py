@@ -1,0 +1,53 @@
+"""Smoke runs of the ``meld`` command with the tiny profile (real training, tiny budget)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def meld(*args, check=True):
+    env = {**os.environ, "MUJOCO_GL": "egl"}
+    proc = subprocess.run([sys.executable, "-m", "meld_core.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"meld {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_train_resume_and_meta_test(tmp_path):
+    run = tmp_path / "run"
+    out = meld("train", "--profile", "tiny", "--run-dir", str(run), "--no-progress")
+    assert "episode 1: success" in out.stdout and "episode 2: success" in out.stdout
+    assert (run / "checkpoint.pt").exists() and (run / "replay.npz").exists()
+    assert list((run / "tb").glob("events.out.tfevents.*"))
+    evals = [json.loads(line) for line in (run / "evals.jsonl").read_text().splitlines()]
+    assert [e["iteration"] for e in evals] == [1, 2]
+    assert all(len(e["success_per_episode"]) == 2 for e in evals)
+
+    again = meld("train", "--profile", "tiny", "--run-dir", str(run), "--no-progress",
+                 "--set", "train.iterations=3")
+    assert "resuming" in again.stdout and "iteration 2" in again.stdout
+
+    test = meld("meta-test", "--run-dir", str(run), "--trials-per-task", "1", "--json", str(tmp_path / "r.json"))
+    assert "meta-test point2d on 10 held-out tasks" in test.stdout
+    assert len(json.loads((tmp_path / "r.json").read_text())["success_per_episode"]) == 2
+
+
+def test_bad_parameter_and_missing_run_give_clear_errors(tmp_path):
+    bad = meld("train", "--profile", "tiny", "--run-dir", str(tmp_path / "x"), "--set", "train.iterations=-1", check=False)
+    assert bad.returncode == 2 and "train.iterations must be >= 1" in bad.stderr
+    missing = meld("meta-test", "--run-dir", str(tmp_path / "nothing"), check=False)
+    assert missing.returncode == 2 and "no checkpoint" in missing.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_fresh_refuses_existing_run(tmp_path):
+    run = tmp_path / "run"
+    meld("train", "--profile", "tiny", "--run-dir", str(run), "--no-progress", "--set", "train.iterations=1")
+    before = (run / "checkpoint.pt").read_bytes()
+    out = meld("train", "--profile", "tiny", "--run-dir", str(run), "--fresh", check=False)
+    assert out.returncode == 2 and "already holds a run" in out.stderr
+    assert (run / "checkpoint.pt").read_bytes() == before
