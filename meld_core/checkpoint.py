@@ -3,9 +3,10 @@
 A run directory holds ``checkpoint.pt`` (networks, optimizers, entropy weight,
 counters, RNG states, config, evaluation history; read with
 ``torch.load(weights_only=True)``, which accepts tensors and plain containers
-only) and ``replay.npz`` (numpy arrays, read with ``allow_pickle=False``).
-Both are written to a temporary file and renamed, replay first; a shared
-``stamp`` ties the pair together. A corrupt, foreign or mismatched file
+only) and the replay it names, ``replay-<stamp>.npz`` (numpy arrays, read
+with ``allow_pickle=False``). Saving writes the new replay, then atomically
+replaces the checkpoint, then deletes older replays: a crash at any moment
+leaves a complete, consistent pair. A corrupt, foreign or mismatched file
 raises CheckpointError with the reason and leaves every file untouched.
 """
 from __future__ import annotations
@@ -18,7 +19,22 @@ import torch
 
 FORMAT_VERSION = 1
 CHECKPOINT_FILE = "checkpoint.pt"
-REPLAY_FILE = "replay.npz"
+
+
+def replay_file_name(stamp: str) -> str:
+    return f"replay-{stamp}.npz"
+
+
+def replay_path_of(run_dir: Path) -> Path:
+    """The replay file that the checkpoint in ``run_dir`` belongs to."""
+    payload = load_checkpoint(Path(run_dir) / CHECKPOINT_FILE)
+    return Path(run_dir) / replay_file_name(str(payload.get("stamp")))
+
+
+def remove_stale_replays(run_dir: Path, keep: str) -> None:
+    for p in Path(run_dir).glob("replay-*.npz"):
+        if p.name != keep:
+            p.unlink(missing_ok=True)
 
 
 class CheckpointError(RuntimeError):

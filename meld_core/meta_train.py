@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from meld_core.agent import MeldAgent, select_reward
-from meld_core.checkpoint import (CHECKPOINT_FILE, REPLAY_FILE, CheckpointError, compare_configs,
-                                  load_checkpoint, save_checkpoint)
+from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, compare_configs, load_checkpoint,
+                                  remove_stale_replays, replay_file_name, replay_path_of, save_checkpoint)
 from meld_core.config import MeldConfig, config_from_dict
 from meld_core.latent_model import LatentModel
 from meld_core.replay import MultiTaskReplay, Trial
@@ -82,7 +82,7 @@ class MetaTrainer:
     # ---- data ------------------------------------------------------------------------
     def _seed_replay(self, other_run: Path) -> None:
         """Two-stage sparse scheme: start from another run's trials."""
-        path = other_run / REPLAY_FILE
+        path = replay_path_of(other_run)
         if not path.exists():
             raise CheckpointError(f"train.init_replay_from: no replay at {path}")
         other = MultiTaskReplay.load(path)
@@ -145,17 +145,33 @@ class MetaTrainer:
         return stats
 
     def train_phase(self, n_model: int, n_ac: int) -> dict:
+        """``n_model`` model steps and ``n_ac`` actor-critic steps, interleaved.
+
+        Each model step's posterior samples (detached) also feed the
+        actor-critic steps scheduled after it, each on a fresh random subset
+        of the batch's transitions; with no model steps, every actor-critic
+        step infers its own posterior without gradients.
+        """
         stats: dict[str, list] = {}
-        for i in range(max(n_model, n_ac)):
+
+        def record(s: dict) -> None:
+            for k, v in s.items():
+                stats.setdefault(k, []).append(v)
+
+        done_ac = 0
+        for i in range(max(n_model, 1 if n_ac else 0)):
             b = self._tensors(self.replay.sample(self.cfg.train.batch_trials, self.rng))
             latent = None
             if i < n_model:
                 s, latent = self.model_step(b)
-                for k, v in s.items():
-                    stats.setdefault(k, []).append(v)
-            if i < n_ac:
-                for k, v in self.ac_step(b, latent).items():
-                    stats.setdefault(k, []).append(v)
+                record(s)
+            # actor-critic steps due by the end of model step i (spread evenly)
+            due = n_ac if n_model == 0 else (n_ac * (i + 1)) // n_model
+            while done_ac < due:
+                record(self.ac_step(b, latent))
+                done_ac += 1
+                if n_model == 0 and done_ac < n_ac:
+                    b = self._tensors(self.replay.sample(self.cfg.train.batch_trials, self.rng))
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
     # ---- evaluation (Algorithm 2) ---------------------------------------------------------
@@ -210,10 +226,13 @@ class MetaTrainer:
             if t.time_budget_s is not None and time.monotonic() - start >= t.time_budget_s:
                 log(f"time budget of {t.time_budget_s:.0f} s reached")
                 break
+            t0 = time.monotonic()
             trials = self.collect(t.trials_per_iteration, random_policy=False)
+            t1 = time.monotonic()
             n_env = len(trials) * self.trial_length
             stats = self.train_phase(self._steps_for(t.model_steps_per_env_step, n_env),
                                      self._steps_for(t.ac_steps_per_env_step, n_env))
+            stats["time/collect_s"], stats["time/train_s"] = t1 - t0, time.monotonic() - t1
             stats["train/success_last_episode"] = float(np.mean([tr.episode_success(self.env.episode_length)[-1] for tr in trials]))
             stats["train/return"] = float(np.mean([tr.dense[1:].sum() for tr in trials]))
             self.progress.iteration += 1
@@ -269,8 +288,8 @@ class MetaTrainer:
     def save(self, run_dir: Path | None = None) -> None:
         run_dir = Path(run_dir or self.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        stamp = f"{self.progress.iteration}-{self.progress.model_steps}-{self.progress.env_steps}"
-        self.replay.save(run_dir / REPLAY_FILE, stamp)
+        stamp = f"{self.progress.iteration:06d}-{self.progress.model_steps}-{self.progress.env_steps}"
+        self.replay.save(run_dir / replay_file_name(stamp), stamp)
         p = self.progress
         save_checkpoint(run_dir / CHECKPOINT_FILE, {
             "stamp": stamp,
@@ -287,6 +306,7 @@ class MetaTrainer:
             "torch_rng": torch.get_rng_state(),
             "numpy_rng_json": json.dumps(self.rng.bit_generator.state),
         })
+        remove_stale_replays(run_dir, keep=replay_file_name(stamp))
 
     def load(self, run_dir: Path) -> None:
         """Restore everything from ``run_dir``; raises CheckpointError and changes nothing on failure."""
@@ -294,11 +314,12 @@ class MetaTrainer:
         diffs = compare_configs(payload.get("config", {}), self.cfg.to_dict(), _FIXED_ON_RESUME)
         if diffs:
             raise CheckpointError(f"checkpoint in {run_dir} was made with a different configuration: " + "; ".join(diffs))
+        replay_file = run_dir / replay_file_name(str(payload.get("stamp")))
         try:
-            replay = MultiTaskReplay.load(run_dir / REPLAY_FILE)
+            replay = MultiTaskReplay.load(replay_file)
             replay_stamp = replay.stamp
         except Exception as exc:
-            raise CheckpointError(f"replay {run_dir / REPLAY_FILE} is missing or corrupt ({type(exc).__name__}: {exc})") from None
+            raise CheckpointError(f"replay {replay_file} is missing or corrupt ({type(exc).__name__}: {exc})") from None
         if replay_stamp != payload.get("stamp"):
             raise CheckpointError(f"replay and checkpoint in {run_dir} are from different moments "
                                   f"({replay_stamp} vs {payload.get('stamp')}); the run was interrupted while saving")

@@ -57,7 +57,7 @@ class Point2DEnv(MeldEnv[Point2DTask]):
 
     def __init__(self, variant: str = "semicircle", goal_distance: float = 1.0,
                  goal_radius: float = 0.2, max_speed: float = 1.5, image_size: int = 64,
-                 n_train: int = 30, n_eval: int = 10, task_seed: int = 0):
+                 episode_length: int = 20, n_train: int = 30, n_eval: int = 10, task_seed: int = 0):
         if variant == "semicircle":
             def sample(rng):
                 return Point2DTask(float(rng.uniform(0.0, np.pi)))
@@ -69,6 +69,7 @@ class Point2DEnv(MeldEnv[Point2DTask]):
             raise ValueError(f"unknown point2d variant {variant!r}; use 'semicircle' or 'two_goal'")
         super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, image_size), 2)
         self.goal_distance, self.goal_radius, self.max_speed = goal_distance, goal_radius, max_speed
+        self.episode_length = episode_length
         self.model = mujoco.MjModel.from_xml_string(_XML.format(lim=1.4, vmax=max_speed))
         self.data = mujoco.MjData(self.model)
         self._renderer = CameraRenderer(self.model, image_size, image_size)

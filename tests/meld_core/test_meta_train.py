@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from meld_core.checkpoint import CHECKPOINT_FILE, REPLAY_FILE, CheckpointError
+from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError, replay_path_of
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 
@@ -61,9 +61,20 @@ def test_corrupt_checkpoint_gives_clear_error_and_overwrites_nothing(trained_run
 
 def test_corrupt_replay_refused(trained_run):
     cfg, run = trained_run
-    (run / REPLAY_FILE).write_bytes(b"\x00" * 100)
+    replay_path_of(run).write_bytes(b"\x00" * 100)
     with pytest.raises(CheckpointError, match="replay"):
         MetaTrainer(cfg, run, resume=True)
+
+
+def test_crash_between_replay_and_checkpoint_leaves_a_consistent_pair(trained_run):
+    """A new replay written but the checkpoint not yet replaced: the old pair still resumes."""
+    cfg, run = trained_run
+    old = replay_path_of(run)
+    (run / "replay-999999-0-0.npz").write_bytes(old.read_bytes())   # the half-finished save
+    trainer = MetaTrainer(cfg, run, resume=True)
+    assert trainer.progress.iteration == 1
+    trainer.save()
+    assert [p.name for p in run.glob("replay-*.npz")] == [replay_path_of(run).name]
 
 
 def test_mismatched_config_refused(trained_run):
