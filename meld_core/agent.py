@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from meld_core.latent_model import LatentModel, LatentState
+from meld_core.latent_model import LatentModel, LatentState, policy_input
 from meld_core.sac import Actor
 
 
@@ -40,8 +40,9 @@ class Belief:
 
 
 class MeldAgent:
-    def __init__(self, model: LatentModel, actor: Actor, reward_input: str):
+    def __init__(self, model: LatentModel, actor: Actor, reward_input: str, policy_input: str = "sample"):
         self.model, self.actor, self.reward_input = model, actor, reward_input
+        self.policy_input = policy_input
         self._state: LatentState | None = None
         self._step = 0
 
@@ -86,10 +87,10 @@ class MeldAgent:
 
     @torch.no_grad()
     def act(self, deterministic: bool = False) -> np.ndarray:
-        """a_t ~ pi(a | z_t) (the mean action if ``deterministic``)."""
+        """a_t ~ pi(a | z_t) (the mean action if ``deterministic``); z_t a sample or the belief."""
         if self._state is None:
             raise RuntimeError("act() before the first belief update of the trial")
-        action, _ = self.actor(self._state.latent, deterministic=deterministic)
+        action, _ = self.actor(policy_input(self._state, self.policy_input), deterministic=deterministic)
         return action[0].numpy().astype(np.float32)
 
     @torch.no_grad()

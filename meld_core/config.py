@@ -63,13 +63,17 @@ class SACConfig:
     init_alpha: float
     target_entropy: float | None
     critic_reward: str
+    policy_input: str
     batch_size: int
+    cache_transitions: int
 
     def __post_init__(self):
         if not 0 <= self.gamma < 1 or not 0 < self.tau <= 1:
             raise ConfigError("sac.gamma must be in [0, 1) and sac.tau in (0, 1]")
         if self.critic_reward not in ("dense", "sparse"):
             raise ConfigError(f"sac.critic_reward must be dense or sparse, got {self.critic_reward!r}")
+        if self.policy_input not in ("sample", "belief"):
+            raise ConfigError(f"sac.policy_input must be sample or belief, got {self.policy_input!r}")
         if self.init_alpha <= 0 or self.batch_size < 1:
             raise ConfigError("sac.init_alpha must be > 0 and sac.batch_size >= 1")
 

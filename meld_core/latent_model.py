@@ -44,6 +44,15 @@ class PosteriorSequence:
     def latent(self) -> torch.Tensor:
         return torch.cat([self.z1, self.z2], dim=-1)
 
+    @property
+    def belief(self) -> torch.Tensor:
+        """[mean(z1), mean(z2), std(z1), std(z2)] of the posterior at each step."""
+        return belief_vector(self.z1_posterior, self.z2_dist)
+
+
+def belief_vector(z1_dist: Gaussian, z2_dist: Gaussian) -> torch.Tensor:
+    return torch.cat([z1_dist.mean, z2_dist.mean, z1_dist.std, z2_dist.std], dim=-1)
+
 
 @dataclass
 class LatentState:
@@ -57,6 +66,24 @@ class LatentState:
     @property
     def latent(self) -> torch.Tensor:
         return torch.cat([self.z1, self.z2], dim=-1)
+
+    @property
+    def belief(self) -> torch.Tensor:
+        return belief_vector(self.z1_dist, self.z2_dist)
+
+
+def policy_input(x: "PosteriorSequence | LatentState", kind: str) -> torch.Tensor:
+    """What the actor and critics see: a posterior sample z_t (``sample``, as in
+    the papers) or the belief itself, the posterior's mean and std (``belief``)."""
+    if kind == "sample":
+        return x.latent
+    if kind == "belief":
+        return x.belief
+    raise ValueError(f"unknown policy input {kind!r}; use sample or belief")
+
+
+def policy_input_dim(cfg: ModelConfig, kind: str) -> int:
+    return (cfg.z1_dim + cfg.z2_dim) * (2 if kind == "belief" else 1)
 
 
 class LatentModel(nn.Module):

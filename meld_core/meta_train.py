@@ -27,14 +27,14 @@ from meld_core.agent import MeldAgent, select_reward
 from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, compare_configs, load_checkpoint,
                                   remove_stale_replays, replay_file_name, replay_path_of, save_checkpoint)
 from meld_core.config import MeldConfig, config_from_dict
-from meld_core.latent_model import LatentModel
-from meld_core.replay import MultiTaskReplay, Trial
+from meld_core.latent_model import LatentModel, policy_input, policy_input_dim
+from meld_core.replay import MultiTaskReplay, TransitionCache, Trial
 from meld_core.rollout import run_trial
 from meld_core.sac import SAC
 from meld_sim_bridge.registry import make_env
 
 #: config keys a resumed run must share with its checkpoint (() = the whole section)
-_FIXED_ON_RESUME = {"model": (), "sac": ("hidden",),
+_FIXED_ON_RESUME = {"model": (), "sac": ("hidden", "policy_input", "cache_transitions"),
                     "train": ("env", "env_kwargs", "episodes_per_trial", "replay_capacity", "seed")}
 
 
@@ -51,7 +51,7 @@ class Progress:
 
 def build_networks(cfg: MeldConfig, image_shape, action_dim) -> tuple[LatentModel, SAC]:
     model = LatentModel(cfg.model, image_shape, action_dim, cfg.train.precision, cfg.train.channels_last)
-    sac = SAC(cfg.sac, model.latent_dim, action_dim)
+    sac = SAC(cfg.sac, policy_input_dim(cfg.model, cfg.sac.policy_input), action_dim)
     return model, sac
 
 
@@ -72,7 +72,8 @@ class MetaTrainer:
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=cfg.model.lr)
         self.replay = MultiTaskReplay(len(self.env.train_tasks), t.replay_capacity, self.trial_length)
         self.progress = Progress()
-        self.agent = MeldAgent(self.model, self.sac.actor, cfg.model.reward_input)
+        self.cache = TransitionCache(cfg.sac.cache_transitions) if cfg.sac.cache_transitions else None
+        self.agent = MeldAgent(self.model, self.sac.actor, cfg.model.reward_input, cfg.sac.policy_input)
         self._writer = None
         if resume and (self.run_dir / CHECKPOINT_FILE).exists():
             self.load(self.run_dir)
@@ -123,24 +124,36 @@ class MetaTrainer:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.model.grad_clip)
         self.model_opt.step()
         self.progress.model_steps += 1
-        return stats, seq.latent.detach()
+        return stats, policy_input(seq, self.cfg.sac.policy_input).detach()
 
-    def ac_step(self, b: dict[str, torch.Tensor], latent: torch.Tensor | None) -> dict:
+    def ac_step(self, b: dict[str, torch.Tensor], latent: torch.Tensor | None, fresh: bool = True) -> dict:
+        """One SAC step on the transitions of batch ``b``; ``latent``: the policy
+        inputs of its trials (B, L+1, D), inferred here without gradients if None.
+        With a transition cache, ``fresh`` batches are added to it and the step
+        draws its minibatch from the cache."""
         if latent is None:
             with torch.no_grad():
                 feats = self.model.features(b["images"], b["reward_in"])
-                latent = self.model.posterior(feats, b["actions"]).latent
+                latent = policy_input(self.model.posterior(feats, b["actions"]), self.cfg.sac.policy_input)
         B, T1, D = latent.shape
         L = T1 - 1
         z, nz = latent[:, :-1].reshape(-1, D), latent[:, 1:].reshape(-1, D)
         a = b["actions"].reshape(B * L, -1)
         r = b["critic_reward"][:, 1:].reshape(-1)
-        done = torch.zeros(B, L)
-        done[:, -1] = 1.0  # the trial is the horizon
-        done = done.reshape(-1)
         n = min(self.cfg.sac.batch_size, B * L)
-        idx = torch.randperm(B * L)[:n]
-        stats = self.sac.update(z[idx], a[idx], r[idx], nz[idx], done[idx])
+        if self.cache is not None:
+            if fresh:
+                self.cache.add(z, a, r, nz)
+            mb = self.cache.sample(self.cfg.sac.batch_size)
+            z, a, r, nz = mb["x"], mb["action"], mb["reward"], mb["next_x"]
+        else:
+            idx = torch.randperm(B * L)[:n]
+            z, a, r, nz = z[idx], a[idx], r[idx], nz[idx]
+        # A trial ends by a time limit, not in a terminal state: the critic
+        # bootstraps through it. (Marking it terminal makes the target depend
+        # on the time left, which the belief does not contain.)
+        done = torch.zeros(z.shape[0])
+        stats = self.sac.update(z, a, r, nz, done)
         self.progress.ac_steps += 1
         return stats
 
@@ -167,8 +180,10 @@ class MetaTrainer:
                 record(s)
             # actor-critic steps due by the end of model step i (spread evenly)
             due = n_ac if n_model == 0 else (n_ac * (i + 1)) // n_model
+            fresh = True
             while done_ac < due:
-                record(self.ac_step(b, latent))
+                record(self.ac_step(b, latent, fresh))
+                fresh = False
                 done_ac += 1
                 if n_model == 0 and done_ac < n_ac:
                     b = self._tensors(self.replay.sample(self.cfg.train.batch_trials, self.rng))
@@ -303,6 +318,7 @@ class MetaTrainer:
             "progress": {"iteration": p.iteration, "env_steps": p.env_steps, "model_steps": p.model_steps,
                          "ac_steps": p.ac_steps, "pretrained": p.pretrained, "train_time_s": p.train_time_s,
                          "evals_json": json.dumps(p.evals)},
+            "cache": self.cache.state_dict() if self.cache is not None else {},
             "torch_rng": torch.get_rng_state(),
             "numpy_rng_json": json.dumps(self.rng.bit_generator.state),
         })
@@ -332,6 +348,8 @@ class MetaTrainer:
             self.sac.alpha_opt.load_state_dict(payload["alpha_opt"])
             prog = dict(payload["progress"])
             evals = json.loads(prog.pop("evals_json"))
+            if self.cache is not None:
+                self.cache.load_state_dict(payload["cache"])
             torch.set_rng_state(payload["torch_rng"])
             self.rng.bit_generator.state = json.loads(payload["numpy_rng_json"])
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:

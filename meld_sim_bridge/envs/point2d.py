@@ -5,8 +5,9 @@ g = R (cos th, sin th), th in [0, pi] (``point2d``), or near one of two fixed
 goals at th = pi/4, 3pi/4 with a small per-task jitter (``point2d-2goal``).
 The goal is not drawn: it must be inferred from rewards.
 
-Action: 2-D velocity command in [-1, 1]^2, scaled to ``max_speed``; MuJoCo
-velocity actuators track it on two slide joints for 10 physics steps.
+Action: 2-D velocity command in [-1, 1]^2, scaled to ``max_speed`` (2 m/s,
+0.2 m per 0.1 s control step); MuJoCo velocity actuators track it on two slide
+joints for 10 physics steps. Episodes of 15 steps, trials of 2 episodes.
 Dense reward  r = -||p - g||;  sparse reward 1[||p - g|| < goal_radius];
 success = inside the goal radius.
 """
@@ -51,13 +52,12 @@ class Point2DTask:
 
 
 class Point2DEnv(MeldEnv[Point2DTask]):
-    episode_length = 20
     episodes_per_trial = 2
     frame_skip = 10
 
     def __init__(self, variant: str = "semicircle", goal_distance: float = 1.0,
-                 goal_radius: float = 0.2, max_speed: float = 1.5, image_size: int = 64,
-                 episode_length: int = 20, n_train: int = 30, n_eval: int = 10, task_seed: int = 0):
+                 goal_radius: float = 0.2, max_speed: float = 2.0, image_size: int = 64,
+                 episode_length: int = 15, n_train: int = 30, n_eval: int = 10, task_seed: int = 0):
         if variant == "semicircle":
             def sample(rng):
                 return Point2DTask(float(rng.uniform(0.0, np.pi)))

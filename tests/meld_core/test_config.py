@@ -30,6 +30,7 @@ def test_overrides():
     (["model.reward_input=shaped"], "reward_input"),
     (["iterations=3"], "section.key=value"),
     (["train.precision=fp8"], "precision"),
+    (["sac.policy_input=history"], "policy_input"),
 ])
 def test_bad_parameters_give_clear_errors(override, match):
     with pytest.raises(ConfigError, match=match):

@@ -13,12 +13,13 @@ def _params(trainer):
             **{f"sac.{k}": v for k, v in trainer.sac.state_dict().items()}}
 
 
-def test_checkpoint_round_trip_continues_bit_identically(tmp_path):
-    cfg2 = load_config("tiny", {"train.iterations": 2})
+@pytest.mark.parametrize("extra", [{}, {"sac.cache_transitions": 100, "sac.policy_input": "belief"}])
+def test_checkpoint_round_trip_continues_bit_identically(tmp_path, extra):
+    cfg2 = load_config("tiny", {"train.iterations": 2, **extra})
     straight = MetaTrainer(cfg2, tmp_path / "straight", resume=False)
     straight.run(progress_bar=False)
 
-    cfg1 = load_config("tiny", {"train.iterations": 1})
+    cfg1 = load_config("tiny", {"train.iterations": 1, **extra})
     MetaTrainer(cfg1, tmp_path / "split", resume=False).run(progress_bar=False)
     resumed = MetaTrainer(cfg2, tmp_path / "split", resume=True)
     assert resumed.progress.iteration == 1
@@ -114,3 +115,15 @@ def test_two_stage_sparse_scheme_starts_from_stage1_data(trained_run, tmp_path):
     assert torch.equal(b["reward_target"], b["critic_reward"])
     result = stage2.run(progress_bar=False)
     assert len(result["success_per_episode"]) == 2
+
+
+def test_belief_as_policy_input(tmp_path):
+    """With sac.policy_input=belief the actor-critic sees the posterior's mean and std."""
+    cfg = load_config("tiny", {"train.iterations": 1, "sac.policy_input": "belief"})
+    trainer = MetaTrainer(cfg, tmp_path / "run", resume=False)
+    D = cfg.model.z1_dim + cfg.model.z2_dim
+    assert trainer.sac.actor.net[0].in_features == 2 * D
+    result = trainer.run(progress_bar=False)
+    assert len(result["success_per_episode"]) == 2
+    with pytest.raises(CheckpointError, match="sac.policy_input"):
+        MetaTrainer(load_config("tiny", {"train.iterations": 1}), tmp_path / "run", resume=True)
