@@ -31,32 +31,9 @@ from meld_core.gaussian import Gaussian, GaussianMLP, gaussian_log_prob, kl_dive
 
 
 @dataclass
-class PosteriorSequence:
-    """Posterior samples and distributions over a batch of trials: shapes (B, T, .)."""
-
-    z1: torch.Tensor
-    z2: torch.Tensor
-    z1_posterior: Gaussian
-    z1_prior: Gaussian
-    z2_dist: Gaussian
-
-    @property
-    def latent(self) -> torch.Tensor:
-        return torch.cat([self.z1, self.z2], dim=-1)
-
-    @property
-    def belief(self) -> torch.Tensor:
-        """[mean(z1), mean(z2), std(z1), std(z2)] of the posterior at each step."""
-        return belief_vector(self.z1_posterior, self.z2_dist)
-
-
-def belief_vector(z1_dist: Gaussian, z2_dist: Gaussian) -> torch.Tensor:
-    return torch.cat([z1_dist.mean, z2_dist.mean, z1_dist.std, z2_dist.std], dim=-1)
-
-
-@dataclass
 class LatentState:
-    """The online belief after one update (batch shape (B,)): samples and distributions."""
+    """Samples z1, z2 and their distributions q(z1 | .), q(z2 | .): batch shape (B,)
+    after one online update, (B, T) over a batch of trials."""
 
     z1: torch.Tensor
     z2: torch.Tensor
@@ -69,10 +46,18 @@ class LatentState:
 
     @property
     def belief(self) -> torch.Tensor:
-        return belief_vector(self.z1_dist, self.z2_dist)
+        """[mean(z1), mean(z2), std(z1), std(z2)] of the posterior."""
+        return torch.cat([self.z1_dist.mean, self.z2_dist.mean, self.z1_dist.std, self.z2_dist.std], dim=-1)
 
 
-def policy_input(x: "PosteriorSequence | LatentState", kind: str) -> torch.Tensor:
+@dataclass
+class PosteriorSequence(LatentState):
+    """A filtered batch of trials, with the prior p(z1_t | z2_{t-1}, a_{t-1}) at each step."""
+
+    z1_prior: Gaussian | None = None
+
+
+def policy_input(x: LatentState, kind: str) -> torch.Tensor:
     """What the actor and critics see: a posterior sample z_t (``sample``, as in
     the papers) or the belief itself, the posterior's mean and std (``belief``)."""
     if kind == "sample":
@@ -166,7 +151,7 @@ class LatentModel(nn.Module):
 
         def stack(ds):
             return Gaussian(torch.stack([d.mean for d in ds], 1), torch.stack([d.std for d in ds], 1))
-        return PosteriorSequence(torch.stack(z1s, 1), torch.stack(z2s, 1), stack(post), stack(prior), stack(z2d))
+        return PosteriorSequence(torch.stack(z1s, 1), torch.stack(z2s, 1), stack(post), stack(z2d), stack(prior))
 
     # ---- training objective ------------------------------------------------------------
     def elbo_loss(self, images: torch.Tensor, reward_inputs: torch.Tensor, reward_targets: torch.Tensor,
@@ -187,7 +172,7 @@ class LatentModel(nn.Module):
         image_ll = -0.5 / s**2 * sq_err - target[0, 0].numel() * (math.log(s) + 0.5 * math.log(2 * math.pi))
         reward_dist = self.decode_reward(latent)
         reward_ll = gaussian_log_prob(reward_targets, reward_dist.mean, reward_dist.std)
-        kl = kl_divergence(seq.z1_posterior, seq.z1_prior)
+        kl = kl_divergence(seq.z1_dist, seq.z1_prior)
         loss = (kl - image_ll - self.cfg.reward_weight * reward_ll).mean()
         stats = {
             "model/loss": loss.item(),

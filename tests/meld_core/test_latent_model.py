@@ -45,7 +45,7 @@ def test_posterior_and_elbo_shapes(tiny_cfg, width):
     D = tiny_cfg.model.z1_dim + tiny_cfg.model.z2_dim
     assert loss.shape == () and torch.isfinite(loss)
     assert seq.latent.shape == (2, 5, D)
-    assert seq.z1_posterior.mean.shape == (2, 5, tiny_cfg.model.z1_dim)
+    assert seq.z1_dist.mean.shape == (2, 5, tiny_cfg.model.z1_dim)
     # p(z1_1) is the unit Gaussian
     assert torch.all(seq.z1_prior.mean[:, 0] == 0) and torch.all(seq.z1_prior.std[:, 0] == 1)
     assert set(stats) >= {"model/kl", "model/image_nll", "model/reward_nll"}
@@ -63,7 +63,7 @@ def test_elbo_equals_its_terms(tiny_cfg):
         image_ll = Normal(recon, tiny_cfg.model.image_std).log_prob(image_to_tensor(images)).sum((-3, -2, -1))
         r = model.decode_reward(seq.latent)
         reward_ll = Normal(r.mean, r.std).log_prob(targets)
-        kl = torch_kl(Normal(seq.z1_posterior.mean, seq.z1_posterior.std),
+        kl = torch_kl(Normal(seq.z1_dist.mean, seq.z1_dist.std),
                       Normal(seq.z1_prior.mean, seq.z1_prior.std)).sum(-1)
         expected = (kl - image_ll - tiny_cfg.model.reward_weight * reward_ll).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
