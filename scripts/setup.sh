@@ -63,8 +63,8 @@ fi
 # CMake refuses exported include paths inside the source directory, and the
 # venv's numpy headers live in ./.venv; so colcon sees the package through a
 # symlink (build/.src/meld_ros -> repo root) whose path does not prefix .venv.
-build_stamp=$( { cat CMakeLists.txt package.xml msg/*.msg srv/*.srv 2>/dev/null;
-                 find meld_ros meld_core meld_sim_bridge launch params -name __pycache__ -prune -o -type f -print 2>/dev/null | sort; } \
+build_stamp=$( { cat CMakeLists.txt package.xml msg/*.msg srv/*.srv 2>/dev/null || true;
+                 find meld_ros meld_core meld_sim_bridge launch params -name __pycache__ -prune -o -type f -print 2>/dev/null | sort || true; } \
                | sha256sum | cut -c1-16)
 if [ "$(cat install/.meld-build 2>/dev/null)" != "$build_stamp" ]; then
   say "building the meld_ros package (colcon)"
