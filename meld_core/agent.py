@@ -79,9 +79,8 @@ class MeldAgent:
             self._state = self.model.next_step(self._state, feat, action)
         s = self._state
         r = self.model.decode_reward(s.latent)
-        belief = Belief(mean=torch.cat([s.z1_dist.mean, s.z2_dist.mean], -1)[0].numpy(),
-                        std=torch.cat([s.z1_dist.std, s.z2_dist.std], -1)[0].numpy(),
-                        reward_mean=float(r.mean[0]), reward_std=float(r.std[0]), step=self._step)
+        mean, std = s.belief[0].numpy().reshape(2, -1)
+        belief = Belief(mean=mean, std=std, reward_mean=float(r.mean[0]), reward_std=float(r.std[0]), step=self._step)
         self._step += 1
         return belief
 

@@ -23,6 +23,11 @@ class ConfigError(ValueError):
     """A parameter file or override is wrong; the message names the key."""
 
 
+def _one_of(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} must be {' or '.join(choices)}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     z1_dim: int
@@ -41,10 +46,8 @@ class ModelConfig:
     def __post_init__(self):
         if len(self.conv_channels) != 5:
             raise ConfigError(f"model.conv_channels needs 5 entries (the paper's 5 conv layers), got {self.conv_channels}")
-        if self.reward_input not in ("dense", "sparse", "none"):
-            raise ConfigError(f"model.reward_input must be dense, sparse or none, got {self.reward_input!r}")
-        if self.reward_target not in ("dense", "sparse"):
-            raise ConfigError(f"model.reward_target must be dense or sparse, got {self.reward_target!r}")
+        _one_of("model.reward_input", self.reward_input, ("dense", "sparse", "none"))
+        _one_of("model.reward_target", self.reward_target, ("dense", "sparse"))
         for name in ("z1_dim", "z2_dim", "hidden", "reward_tile"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name} must be >= 1")
@@ -70,10 +73,8 @@ class SACConfig:
     def __post_init__(self):
         if not 0 <= self.gamma < 1 or not 0 < self.tau <= 1:
             raise ConfigError("sac.gamma must be in [0, 1) and sac.tau in (0, 1]")
-        if self.critic_reward not in ("dense", "sparse"):
-            raise ConfigError(f"sac.critic_reward must be dense or sparse, got {self.critic_reward!r}")
-        if self.policy_input not in ("sample", "belief"):
-            raise ConfigError(f"sac.policy_input must be sample or belief, got {self.policy_input!r}")
+        _one_of("sac.critic_reward", self.critic_reward, ("dense", "sparse"))
+        _one_of("sac.policy_input", self.policy_input, ("sample", "belief"))
         if self.init_alpha <= 0 or self.batch_size < 1:
             raise ConfigError("sac.init_alpha must be > 0 and sac.batch_size >= 1")
 
@@ -104,8 +105,7 @@ class TrainConfig:
     init_replay_from: str | None
 
     def __post_init__(self):
-        if self.precision not in ("fp32", "bf16"):
-            raise ConfigError(f"train.precision must be fp32 or bf16, got {self.precision!r}")
+        _one_of("train.precision", self.precision, ("fp32", "bf16"))
         for name in ("iterations", "trials_per_iteration", "batch_trials", "replay_capacity",
                      "eval_every", "eval_trials_per_task", "checkpoint_every", "torch_threads"):
             if getattr(self, name) < 1:
