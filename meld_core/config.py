@@ -42,6 +42,7 @@ class ModelConfig:
     min_std: float
     lr: float
     grad_clip: float
+    decode_fraction: float
 
     def __post_init__(self):
         if len(self.conv_channels) != 5:
@@ -53,6 +54,8 @@ class ModelConfig:
                 raise ConfigError(f"model.{name} must be >= 1")
         if self.image_std <= 0 or self.min_std <= 0 or self.lr <= 0:
             raise ConfigError("model.image_std, model.min_std and model.lr must be > 0")
+        if not 0.0 < self.decode_fraction <= 1.0:
+            raise ConfigError(f"model.decode_fraction must be in (0, 1], got {self.decode_fraction}")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ feature joined with the reward input (dense, sparse, or zero for the ablation).
 Loss: the negative ELBO of a whole trial, averaged over its T steps:
     L = 1/T sum_t [ KL(q(z1_t | .) || p(z1_t | .)) - log p(x_t | z_t) - w_r log p(r~_t | z_t) ]
 with r~ the reward *target* (the shaped reward in the two-stage sparse scheme).
+With ``decode_fraction`` f < 1 the image term is averaged over a random f of the
+frames instead of all of them (an unbiased estimate; the decoder dominates the
+cost of a step on a CPU).
 Because z2 shares its conditional, the KL over z2 is zero and only z1's KL remains.
 """
 from __future__ import annotations
@@ -153,6 +156,20 @@ class LatentModel(nn.Module):
             return Gaussian(torch.stack([d.mean for d in ds], 1), torch.stack([d.std for d in ds], 1))
         return PosteriorSequence(torch.stack(z1s, 1), torch.stack(z2s, 1), stack(post), stack(z2d), stack(prior))
 
+    def _image_log_prob(self, latent: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """log N(x_t; dec(z_t), sigma_x^2 I) summed over pixels, for every frame or, with
+        ``decode_fraction`` < 1, for a uniformly drawn subset of the frames (its mean is
+        then an unbiased estimate of the mean over all frames, at a fraction of the cost)."""
+        latent = latent.reshape(-1, latent.shape[-1])
+        target = target.reshape(-1, *target.shape[-3:])
+        frac = self.cfg.decode_fraction
+        if frac < 1.0:
+            keep = torch.randperm(latent.shape[0])[:max(1, round(frac * latent.shape[0]))]
+            latent, target = latent[keep], target[keep]
+        s = self.cfg.image_std
+        sq_err = (self.decode_image(latent) - target).pow_(2).sum((-3, -2, -1))
+        return -0.5 / s**2 * sq_err - target[0].numel() * (math.log(s) + 0.5 * math.log(2 * math.pi))
+
     # ---- training objective ------------------------------------------------------------
     def elbo_loss(self, images: torch.Tensor, reward_inputs: torch.Tensor, reward_targets: torch.Tensor,
                   actions: torch.Tensor) -> tuple[torch.Tensor, dict, PosteriorSequence]:
@@ -165,15 +182,11 @@ class LatentModel(nn.Module):
         feats = self.features(images, reward_inputs, x=target)
         seq = self.posterior(feats, actions)
         latent = seq.latent
-        recon = self.decode_image(latent)
-        # log N(x; mu, s^2 I) summed over pixels, in one pass over the images
-        s = self.cfg.image_std
-        sq_err = (recon - target).pow_(2).sum((-3, -2, -1))
-        image_ll = -0.5 / s**2 * sq_err - target[0, 0].numel() * (math.log(s) + 0.5 * math.log(2 * math.pi))
+        image_ll = self._image_log_prob(latent, target)
         reward_dist = self.decode_reward(latent)
         reward_ll = gaussian_log_prob(reward_targets, reward_dist.mean, reward_dist.std)
         kl = kl_divergence(seq.z1_dist, seq.z1_prior)
-        loss = (kl - image_ll - self.cfg.reward_weight * reward_ll).mean()
+        loss = kl.mean() - image_ll.mean() - self.cfg.reward_weight * reward_ll.mean()
         stats = {
             "model/loss": loss.item(),
             "model/kl": kl.mean().item(),

@@ -31,7 +31,7 @@ _XML = """
     <body name="agent" pos="0 0 0.08">
       <joint name="x" type="slide" axis="1 0 0" range="-{lim} {lim}" limited="true" damping="0"/>
       <joint name="y" type="slide" axis="0 1 0" range="-0.6 1.6" limited="true" damping="0"/>
-      <geom name="agent" type="sphere" size="0.12" rgba="0.85 0.15 0.1 1" mass="1" contype="0" conaffinity="0"/>
+      <geom name="agent" type="sphere" size="0.25" rgba="0.85 0.15 0.1 1" mass="1" contype="0" conaffinity="0"/>
     </body>
     <camera name="top" pos="0 0.5 3" xyaxes="1 0 0 0 1 0" projection="orthographic" fovy="2.9"/>
   </worldbody>

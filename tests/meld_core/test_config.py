@@ -31,6 +31,7 @@ def test_overrides():
     (["iterations=3"], "section.key=value"),
     (["train.precision=fp8"], "precision"),
     (["sac.policy_input=history"], "policy_input"),
+    (["model.decode_fraction=0"], "decode_fraction"),
 ])
 def test_bad_parameters_give_clear_errors(override, match):
     with pytest.raises(ConfigError, match=match):

@@ -51,8 +51,9 @@ def test_posterior_and_elbo_shapes(tiny_cfg, width):
     assert set(stats) >= {"model/kl", "model/image_nll", "model/reward_nll"}
 
 
-def test_elbo_equals_its_terms(tiny_cfg):
+def test_elbo_equals_its_terms():
     """-ELBO = mean_t [KL(q||p) - log N(x; dec(z), s^2) - w log N(r~; mu_r(z), s_r(z)^2)]."""
+    tiny_cfg = load_config("tiny", {"model.decode_fraction": 1.0})
     torch.manual_seed(1)
     model = LatentModel(tiny_cfg.model, (64, 64), action_dim=2)
     images, rewards, actions = _batch(3, 4, 64, 64, 2, seed=3)
@@ -67,6 +68,26 @@ def test_elbo_equals_its_terms(tiny_cfg):
                       Normal(seq.z1_prior.mean, seq.z1_prior.std)).sum(-1)
         expected = (kl - image_ll - tiny_cfg.model.reward_weight * reward_ll).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_decoding_a_fraction_of_frames_is_an_unbiased_image_term():
+    """With decode_fraction f, the image term is the mean log N(x; dec(z), s^2) over a
+    random f of the frames: each draw is a subset mean, and draws average to the full mean."""
+    cfg = load_config("tiny", {"model.decode_fraction": 0.25})
+    torch.manual_seed(0)
+    model = LatentModel(cfg.model, (64, 64), action_dim=2)
+    images, _, _ = _batch(2, 4, 64, 64, 2)
+    latent = torch.randn(2, 4, cfg.model.z1_dim + cfg.model.z2_dim)
+    target = image_to_tensor(images)
+    with torch.no_grad():
+        per_frame = Normal(model.decode_image(latent), cfg.model.image_std).log_prob(target).sum((-3, -2, -1)).flatten()
+        draws = [model._image_log_prob(latent, target) for _ in range(400)]
+    assert all(d.shape == (2,) for d in draws)        # a quarter of the 8 frames
+    for d in draws[:20]:
+        assert any(torch.allclose(d[0], v, rtol=1e-5) for v in per_frame)
+    estimate = torch.stack([d.mean() for d in draws]).mean()
+    spread = per_frame.std() / math.sqrt(2 * 400)
+    assert abs(estimate - per_frame.mean()) < 4 * spread
 
 
 def test_reward_input_changes_the_posterior(tiny_cfg):
