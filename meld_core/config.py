@@ -43,6 +43,7 @@ class ModelConfig:
     lr: float
     grad_clip: float
     decode_fraction: float
+    prior_reward_weight: float
 
     def __post_init__(self):
         if len(self.conv_channels) != 5:
@@ -56,6 +57,8 @@ class ModelConfig:
             raise ConfigError("model.image_std, model.min_std and model.lr must be > 0")
         if not 0.0 < self.decode_fraction <= 1.0:
             raise ConfigError(f"model.decode_fraction must be in (0, 1], got {self.decode_fraction}")
+        if self.prior_reward_weight < 0:
+            raise ConfigError(f"model.prior_reward_weight must be >= 0, got {self.prior_reward_weight}")
 
 
 @dataclass(frozen=True)

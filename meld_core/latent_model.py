@@ -19,6 +19,10 @@ With ``decode_fraction`` f < 1 the image term is averaged over a random f of the
 frames instead of all of them (an unbiased estimate; the decoder dominates the
 cost of a step on a CPU).
 Because z2 shares its conditional, the KL over z2 is zero and only z1's KL remains.
+Optional (``prior_reward_weight`` w_p > 0, not in the papers): the reward is also
+decoded from the one-step *prediction* z^_t ~ p(z_t | z_{t-1}, a_{t-1}), adding
+-w_p log p(r~_t | z^_t) for t >= 2, so the latent must carry what predicts the next
+reward (the task) rather than only copy the observed r_t.
 """
 from __future__ import annotations
 
@@ -170,6 +174,16 @@ class LatentModel(nn.Module):
         sq_err = (self.decode_image(latent) - target).pow_(2).sum((-3, -2, -1))
         return -0.5 / s**2 * sq_err - target[0].numel() * (math.log(s) + 0.5 * math.log(2 * math.pi))
 
+    def _prior_reward_log_prob(self, seq: PosteriorSequence, actions: torch.Tensor,
+                               reward_targets: torch.Tensor) -> torch.Tensor:
+        """log p(r~_t | z^_t) for t >= 2, with z^_t the one-step prediction from the previous posterior
+        sample: z1^_t ~ p(z1_t | z2_{t-1}, a_{t-1}), z2^_t ~ p(z2_t | z1^_t, z2_{t-1}, a_{t-1})."""
+        z2_prev = seq.z2[:, :-1]
+        z1_hat = Gaussian(seq.z1_prior.mean[:, 1:], seq.z1_prior.std[:, 1:]).rsample()
+        z2_hat = self.z2_next(z1_hat, z2_prev, actions).rsample()
+        d = self.decode_reward(torch.cat([z1_hat, z2_hat], dim=-1))
+        return gaussian_log_prob(reward_targets[:, 1:], d.mean, d.std)
+
     # ---- training objective ------------------------------------------------------------
     def elbo_loss(self, images: torch.Tensor, reward_inputs: torch.Tensor, reward_targets: torch.Tensor,
                   actions: torch.Tensor) -> tuple[torch.Tensor, dict, PosteriorSequence]:
@@ -187,6 +201,10 @@ class LatentModel(nn.Module):
         reward_ll = gaussian_log_prob(reward_targets, reward_dist.mean, reward_dist.std)
         kl = kl_divergence(seq.z1_dist, seq.z1_prior)
         loss = kl.mean() - image_ll.mean() - self.cfg.reward_weight * reward_ll.mean()
+        prior_reward_ll = None
+        if self.cfg.prior_reward_weight > 0:
+            prior_reward_ll = self._prior_reward_log_prob(seq, actions, reward_targets)
+            loss = loss - self.cfg.prior_reward_weight * prior_reward_ll.mean()
         stats = {
             "model/loss": loss.item(),
             "model/kl": kl.mean().item(),
@@ -194,4 +212,6 @@ class LatentModel(nn.Module):
             "model/reward_nll": -reward_ll.mean().item(),
             "model/reward_mae": (reward_dist.mean - reward_targets).abs().mean().item(),
         }
+        if prior_reward_ll is not None:
+            stats["model/prior_reward_nll"] = -prior_reward_ll.mean().item()
         return loss, stats, seq

@@ -32,6 +32,7 @@ def test_overrides():
     (["train.precision=fp8"], "precision"),
     (["sac.policy_input=history"], "policy_input"),
     (["model.decode_fraction=0"], "decode_fraction"),
+    (["model.prior_reward_weight=-1"], "prior_reward_weight"),
 ])
 def test_bad_parameters_give_clear_errors(override, match):
     with pytest.raises(ConfigError, match=match):

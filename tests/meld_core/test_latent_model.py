@@ -70,6 +70,28 @@ def test_elbo_equals_its_terms():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def test_prior_reward_term():
+    """prior_reward_weight w_p adds -w_p mean_t log p(r~_t | z^_t), z^_t ~ p(z_t | z_{t-1}, a_{t-1}),
+    and its gradient reaches the previous step's latent (the only way it can help)."""
+    base = load_config("tiny", {"model.decode_fraction": 1.0})
+    with_term = load_config("tiny", {"model.decode_fraction": 1.0, "model.prior_reward_weight": 2.0})
+    torch.manual_seed(4)
+    model = LatentModel(base.model, (64, 64), action_dim=2)
+    images, rewards, actions = _batch(2, 4, 64, 64, 2, seed=5)
+    torch.manual_seed(6)
+    loss0, stats0, _ = model.elbo_loss(images, rewards, rewards, actions)
+    model.cfg = with_term.model
+    torch.manual_seed(6)
+    loss2, stats2, seq = model.elbo_loss(images, rewards, rewards, actions)
+    assert "model/prior_reward_nll" not in stats0
+    assert loss2.item() == pytest.approx(loss0.item() + 2.0 * stats2["model/prior_reward_nll"], rel=1e-5)
+    # the term alone sends gradient into the posterior that produced z2_{t-1}
+    model.zero_grad()
+    model._prior_reward_log_prob(seq, actions, rewards).mean().backward()
+    assert model.z1_post.net[0].weight.grad.abs().sum() > 0
+    assert model.encoder.net[0].weight.grad.abs().sum() > 0
+
+
 def test_decoding_a_fraction_of_frames_is_an_unbiased_image_term():
     """With decode_fraction f, the image term is the mean log N(x; dec(z), s^2) over a
     random f of the frames: each draw is a subset mean, and draws average to the full mean."""
