@@ -21,10 +21,16 @@ def _cheetah_vel(**kw):
     return CheetahVelEnv(**kw)
 
 
+def _sawyer_reacher(**kw):
+    from meld_sim_bridge.envs.sawyer_reacher import SawyerReacherEnv
+    return SawyerReacherEnv(**kw)
+
+
 ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
     "point2d": _point2d,
     "point2d-2goal": _point2d_2goal,
     "cheetah-vel": _cheetah_vel,
+    "sawyer-reacher": _sawyer_reacher,
 }
 
 

