@@ -44,9 +44,13 @@ def orientation_error(target_quat: np.ndarray, current_mat: np.ndarray) -> np.nd
 
 def solve_ik(model: mujoco.MjModel, data: mujoco.MjData, site: str, target_pos: np.ndarray,
              joints: list[str], target_quat: np.ndarray | None = None, iterations: int = 200,
-             damping: float = 1e-2, max_step: float = 0.2, tol: float = 1e-4) -> tuple[np.ndarray, float]:
+             damping: float = 1e-2, max_step: float = 0.2, tol: float = 1e-4,
+             orientation_weight: float = 1.0) -> tuple[np.ndarray, float]:
     """Move ``joints`` in ``data.qpos`` so that ``site`` reaches the target pose.
 
+    ``orientation_weight`` (metres per radian) trades the orientation rows against the
+    position rows: an arm with fewer than 6 joints (the 5-DoF WidowX) cannot meet every
+    orientation, and a small weight keeps the position exact and the orientation best-effort.
     Returns (qpos of those joints, final position error in metres). ``data.qpos``
     is updated in place; the kinematics of ``data`` are left consistent with it.
     """
@@ -67,9 +71,12 @@ def solve_ik(model: mujoco.MjModel, data: mujoco.MjData, site: str, target_pos: 
         mujoco.mj_jacSite(model, data, jacp, jacr, sid)
         J = jacp[:, dadr]
         if target_quat is not None:
-            e = np.concatenate([e, orientation_error(np.asarray(target_quat, float), data.site_xmat[sid])])
-            J = np.vstack([J, jacr[:, dadr]])
+            w = orientation_weight
+            e = np.concatenate([e, w * orientation_error(np.asarray(target_quat, float), data.site_xmat[sid])])
+            J = np.vstack([J, w * jacr[:, dadr]])
         if np.linalg.norm(e) < tol:
+            break
+        if target_quat is not None and err_pos < tol and _ > 50 and np.linalg.norm(e[3:]) < 1e-3 * max(w, 1e-9):
             break
         dq = J.T @ np.linalg.solve(J @ J.T + damping**2 * np.eye(len(e)), e)
         n = np.linalg.norm(dq)

@@ -26,11 +26,17 @@ def _sawyer_reacher(**kw):
     return SawyerReacherEnv(**kw)
 
 
+def _widowx_cable(**kw):
+    from meld_sim_bridge.envs.widowx_cable import WidowXCableEnv
+    return WidowXCableEnv(**kw)
+
+
 ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
     "point2d": _point2d,
     "point2d-2goal": _point2d_2goal,
     "cheetah-vel": _cheetah_vel,
     "sawyer-reacher": _sawyer_reacher,
+    "widowx-cable": _widowx_cable,
 }
 
 

