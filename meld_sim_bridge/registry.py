@@ -26,6 +26,11 @@ def _sawyer_reacher(**kw):
     return SawyerReacherEnv(**kw)
 
 
+def _sawyer_peg(**kw):
+    from meld_sim_bridge.envs.sawyer_peg import SawyerPegEnv
+    return SawyerPegEnv(**kw)
+
+
 def _widowx_cable(**kw):
     from meld_sim_bridge.envs.widowx_cable import WidowXCableEnv
     return WidowXCableEnv(**kw)
@@ -36,6 +41,7 @@ ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
     "point2d-2goal": _point2d_2goal,
     "cheetah-vel": _cheetah_vel,
     "sawyer-reacher": _sawyer_reacher,
+    "sawyer-peg": _sawyer_peg,
     "widowx-cable": _widowx_cable,
 }
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from meld_sim_bridge.assets import light_mesh, wx250_urdf
 from meld_sim_bridge.envs.base import MeldEnv
+from meld_sim_bridge.envs.primitives import add_box
 from meld_sim_bridge.envs.sawyer import look_at_xyaxes
 from meld_sim_bridge.kinematics import solve_ik
 from meld_sim_bridge.rendering import CameraRenderer, mujoco
@@ -65,21 +66,15 @@ def _add_switch(rig: mujoco.MjsBody) -> None:
     depth, half_w, half_h = 0.04, (N_PORTS * PORT_PITCH) / 2 + 0.01, 0.022
     cx, hy, hz = PORT_HALF
     grey, dark = [0.75, 0.76, 0.78, 1], [0.08, 0.08, 0.1, 1]
-
-    def box(name, lo, hi, rgba, collide=True):
-        lo, hi = np.array(lo), np.array(hi)
-        rig.add_geom(name=name, type=mujoco.mjtGeom.mjGEOM_BOX, pos=(lo + hi) / 2, size=(hi - lo) / 2, rgba=rgba,
-                     contype=1 if collide else 0, conaffinity=1 if collide else 0, condim=3, friction=[0.3, 0.005, 0.0001])
-
-    box("switch_back", [2 * cx, -half_w, -half_h], [depth, half_w, half_h], grey)
-    box("switch_top", [0, -half_w, hz], [2 * cx, half_w, half_h], grey)
-    box("switch_bottom", [0, -half_w, -half_h], [2 * cx, half_w, -hz], grey)
+    add_box(rig, "switch_back", [2 * cx, -half_w, -half_h], [depth, half_w, half_h], grey)
+    add_box(rig, "switch_top", [0, -half_w, hz], [2 * cx, half_w, half_h], grey)
+    add_box(rig, "switch_bottom", [0, -half_w, -half_h], [2 * cx, half_w, -hz], grey)
     edges = [-half_w] + [e for k in range(N_PORTS) for e in (_port_y(k) - hy, _port_y(k) + hy)] + [half_w]
     for i in range(0, len(edges), 2):
-        box(f"switch_wall{i // 2}", [0, edges[i], -hz], [2 * cx, edges[i + 1], hz], grey)
+        add_box(rig, f"switch_wall{i // 2}", [0, edges[i], -hz], [2 * cx, edges[i + 1], hz], grey)
     for k in range(N_PORTS):
         y = _port_y(k)
-        box(f"port{k}_inside", [2 * cx - 0.001, y - hy, -hz], [2 * cx, y + hy, hz], dark, collide=False)
+        add_box(rig, f"port{k}_inside", [2 * cx - 0.001, y - hy, -hz], [2 * cx, y + hy, hz], dark, collide=False)
         # the seated pose of the plug tip: 2 mm short of the cavity's back wall, plug along +x
         rig.add_site(name=f"port{k}", pos=[2 * cx - 0.002, y, 0.0], size=[0.002] * 3)
     rig.add_geom(name="rail", type=mujoco.mjtGeom.mjGEOM_BOX, pos=[depth / 2, 0, -half_h - 0.04],

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from meld_sim_bridge.envs.sawyer import SAWYER_JOINTS, sawyer_reward
+from meld_sim_bridge.envs.sawyer import HAND_DOWN, SAWYER_JOINTS, sawyer_reward
 from meld_sim_bridge.kinematics import solve_ik
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.rendering import mujoco
@@ -15,11 +15,11 @@ def reacher():
     env.close()
 
 
-def scripted_joint_goal(env, site_target, quat=None):
-    """Joint configuration putting the end-effector at ``site_target`` (IK on a scratch copy)."""
+def scripted_joint_goal(env, site_target, quat=None, site="endEffector"):
+    """Joint configuration putting ``site`` at ``site_target`` (IK on a scratch copy)."""
     scratch = mujoco.MjData(env.model)
     scratch.qpos[:] = env.data.qpos
-    q, err = solve_ik(env.model, scratch, "endEffector", site_target, SAWYER_JOINTS, quat)
+    q, err = solve_ik(env.model, scratch, site, site_target, SAWYER_JOINTS, quat)
     assert err < 1e-3
     return q
 
@@ -68,3 +68,32 @@ def test_joint_targets_stay_in_limits(reacher):
         lo, hi = reacher.joint_range[:, 0], reacher.joint_range[:, 1]
         assert np.all(reacher._target >= lo) and np.all(reacher._target <= hi)
         assert np.all(reacher.joint_positions >= lo - 0.05) and np.all(reacher.joint_positions <= hi + 0.05)
+
+
+def descend_into(env, site, point, heights, steps=6):
+    """Hand pointing down, ``site`` above ``point``, lowered through ``heights``."""
+    info = None
+    for dz in heights:
+        info = drive_to(env, scripted_joint_goal(env, point + [0, 0, dz], HAND_DOWN, site), steps)
+    return info
+
+
+@pytest.fixture(scope="module")
+def peg():
+    env = make_env("sawyer-peg", n_train=4, n_eval=2)
+    yield env
+    env.close()
+
+
+def test_peg_in_goal_box_succeeds_other_box_does_not(peg):
+    task = peg.train_tasks[0]
+    peg.set_task(task)
+    peg.reset(seed=0)
+    for k, (x, y) in enumerate(task.box_xy):             # the layout is the task's
+        assert np.allclose(peg.hole_bottom(k)[:2], [x, y])
+    info = descend_into(peg, "peg_tip", peg.hole_bottom(task.goal_box), (0.12, 0.07, 0.04, 0.01))
+    assert peg.tip_in_hole(task.goal_box) and info["success"] and info["sparse_reward"] == 1.0
+    other = (task.goal_box + 1) % 4
+    peg.reset(seed=0)
+    info = descend_into(peg, "peg_tip", peg.hole_bottom(other), (0.12, 0.07, 0.04, 0.01))
+    assert peg.tip_in_hole(other) and not info["success"] and info["sparse_reward"] == 0.0
