@@ -31,6 +31,11 @@ def _sawyer_peg(**kw):
     return SawyerPegEnv(**kw)
 
 
+def _sawyer_shelf(**kw):
+    from meld_sim_bridge.envs.sawyer_shelf import SawyerShelfEnv
+    return SawyerShelfEnv(**kw)
+
+
 def _widowx_cable(**kw):
     from meld_sim_bridge.envs.widowx_cable import WidowXCableEnv
     return WidowXCableEnv(**kw)
@@ -42,6 +47,7 @@ ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
     "cheetah-vel": _cheetah_vel,
     "sawyer-reacher": _sawyer_reacher,
     "sawyer-peg": _sawyer_peg,
+    "sawyer-shelf": _sawyer_shelf,
     "widowx-cable": _widowx_cable,
 }
 

@@ -97,3 +97,44 @@ def test_peg_in_goal_box_succeeds_other_box_does_not(peg):
     peg.reset(seed=0)
     info = descend_into(peg, "peg_tip", peg.hole_bottom(other), (0.12, 0.07, 0.04, 0.01))
     assert peg.tip_in_hole(other) and not info["success"] and info["sparse_reward"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def shelf():
+    env = make_env("sawyer-shelf", n_train=6, n_eval=2)
+    yield env
+    env.close()
+
+
+def _place(env, target):
+    """Carry the mug in front of the shelf at the target's height, then slide it in."""
+    info = None
+    for wp in (target + [0, -0.2, 0.03], target + [0, -0.1, 0.01], target):
+        info = drive_to(env, scripted_joint_goal(env, wp, HAND_DOWN, "mug_centre"), 8)
+    return info
+
+
+def test_mug_on_target_succeeds_elsewhere_does_not(shelf):
+    task = shelf.train_tasks[0]
+    shelf.set_task(task)
+    shelf.reset(seed=0)
+    info = _place(shelf, task.target)
+    assert info["success"] and info["sparse_reward"] == 1.0
+    shelf.reset(seed=0)
+    info = _place(shelf, task.target + [0.0, -0.12, 0.0])      # short of the shelf
+    assert not info["success"] and info["sparse_reward"] == 0.0
+
+
+def test_mug_mass_changes_the_dynamics(shelf):
+    """Same commands, different mug mass: the heavier mug sags further (the servos feel it)."""
+    light = min(shelf.train_tasks, key=lambda t: t.mug_mass)
+    heavy = max(shelf.train_tasks, key=lambda t: t.mug_mass)
+    heights = []
+    for task in (light, heavy):
+        shelf.set_task(task)
+        shelf.reset(seed=0)
+        for _ in range(3):
+            shelf.step(np.zeros(7))
+        heights.append(shelf.mug_position[2])
+    assert heavy.mug_mass - light.mug_mass > 0.5
+    assert heights[0] - heights[1] > 0.002
