@@ -36,6 +36,11 @@ def _sawyer_shelf(**kw):
     return SawyerShelfEnv(**kw)
 
 
+def _sawyer_button(**kw):
+    from meld_sim_bridge.envs.sawyer_button import SawyerButtonEnv
+    return SawyerButtonEnv(**kw)
+
+
 def _widowx_cable(**kw):
     from meld_sim_bridge.envs.widowx_cable import WidowXCableEnv
     return WidowXCableEnv(**kw)
@@ -48,6 +53,7 @@ ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
     "sawyer-reacher": _sawyer_reacher,
     "sawyer-peg": _sawyer_peg,
     "sawyer-shelf": _sawyer_shelf,
+    "sawyer-button": _sawyer_button,
     "widowx-cable": _widowx_cable,
 }
 

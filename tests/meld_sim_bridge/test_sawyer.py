@@ -138,3 +138,33 @@ def test_mug_mass_changes_the_dynamics(shelf):
         heights.append(shelf.mug_position[2])
     assert heavy.mug_mass - light.mug_mass > 0.5
     assert heights[0] - heights[1] > 0.002
+
+
+@pytest.fixture(scope="module")
+def buttons():
+    env = make_env("sawyer-button", n_train=6, n_eval=2)
+    yield env
+    env.close()
+
+
+def _press(env, k):
+    return descend_into(env, "endEffector", env.button_top(k), (0.08, 0.03, -0.03, 0.06), steps=5)
+
+
+def test_correct_button_succeeds_and_latches_wrong_button_does_not(buttons):
+    task = buttons.train_tasks[0]
+    buttons.set_task(task)
+    buttons.reset(seed=0)
+    assert buttons.episodes_per_trial == 2
+    assert all(buttons.button_depth(k) < 1e-3 for k in range(3))      # springs hold the caps up
+    assert np.allclose(buttons.model.body_pos[buttons.model.body("panel").id][:2], task.panel_xy)
+    info = _press(buttons, task.button)                 # ends lifted off: the press is latched
+    assert buttons.button_depth(task.button) < 1e-3
+    assert info["success"] and info["sparse_reward"] == 1.0
+    buttons.reset(seed=0)
+    info = buttons.step(np.zeros(7))[-1]
+    assert not info["success"]                          # a new episode starts unpressed
+    wrong = (task.button + 1) % 3
+    buttons.reset(seed=0)
+    info = _press(buttons, wrong)
+    assert not info["success"] and info["sparse_reward"] == 0.0
