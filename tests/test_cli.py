@@ -51,3 +51,13 @@ def test_fresh_refuses_existing_run(tmp_path):
     out = meld("train", "--profile", "tiny", "--run-dir", str(run), "--fresh", check=False)
     assert out.returncode == 2 and "already holds a run" in out.stderr
     assert (run / "checkpoint.pt").read_bytes() == before
+
+
+def test_train_on_a_two_camera_environment(tmp_path):
+    """The suite's 64x128 environments train through the same command (--env NAME)."""
+    run = tmp_path / "run"
+    out = meld("train", "--profile", "tiny", "--env", "widowx-cable", "--run-dir", str(run), "--no-progress",
+               "--set", "train.iterations=1", "--set", "train.env_kwargs={n_train: 3, n_eval: 2}")
+    assert "episode 1: success" in out.stdout and "episode 2: success" in out.stdout
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["env"] == "widowx-cable"
