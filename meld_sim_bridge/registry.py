@@ -1,69 +1,35 @@
-"""Environment names accepted by ``--env`` and the classes behind them."""
+"""Environment names accepted by ``--env`` and the classes behind them.
+
+Each entry names its module and class (imported on first use, so listing the
+names loads no physics) and fixed constructor arguments.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable
+import importlib
+from typing import Any
 
 from meld_sim_bridge.envs.base import MeldEnv
 
-
-def _point2d(**kw):
-    from meld_sim_bridge.envs.point2d import Point2DEnv
-    return Point2DEnv(variant="semicircle", **kw)
-
-
-def _point2d_2goal(**kw):
-    from meld_sim_bridge.envs.point2d import Point2DEnv
-    return Point2DEnv(variant="two_goal", **kw)
-
-
-def _cheetah_vel(**kw):
-    from meld_sim_bridge.envs.cheetah_vel import CheetahVelEnv
-    return CheetahVelEnv(**kw)
-
-
-def _sawyer_reacher(**kw):
-    from meld_sim_bridge.envs.sawyer_reacher import SawyerReacherEnv
-    return SawyerReacherEnv(**kw)
-
-
-def _sawyer_peg(**kw):
-    from meld_sim_bridge.envs.sawyer_peg import SawyerPegEnv
-    return SawyerPegEnv(**kw)
-
-
-def _sawyer_shelf(**kw):
-    from meld_sim_bridge.envs.sawyer_shelf import SawyerShelfEnv
-    return SawyerShelfEnv(**kw)
-
-
-def _sawyer_button(**kw):
-    from meld_sim_bridge.envs.sawyer_button import SawyerButtonEnv
-    return SawyerButtonEnv(**kw)
-
-
-def _widowx_cable(**kw):
-    from meld_sim_bridge.envs.widowx_cable import WidowXCableEnv
-    return WidowXCableEnv(**kw)
-
-
-ENVIRONMENTS: dict[str, Callable[..., MeldEnv]] = {
-    "point2d": _point2d,
-    "point2d-2goal": _point2d_2goal,
-    "cheetah-vel": _cheetah_vel,
-    "sawyer-reacher": _sawyer_reacher,
-    "sawyer-peg": _sawyer_peg,
-    "sawyer-shelf": _sawyer_shelf,
-    "sawyer-button": _sawyer_button,
-    "widowx-cable": _widowx_cable,
+#: name -> (module under meld_sim_bridge.envs, class, fixed keyword arguments)
+ENVIRONMENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "point2d": ("point2d", "Point2DEnv", {"variant": "semicircle"}),
+    "point2d-2goal": ("point2d", "Point2DEnv", {"variant": "two_goal"}),
+    "cheetah-vel": ("cheetah_vel", "CheetahVelEnv", {}),
+    "sawyer-reacher": ("sawyer_reacher", "SawyerReacherEnv", {}),
+    "sawyer-peg": ("sawyer_peg", "SawyerPegEnv", {}),
+    "sawyer-shelf": ("sawyer_shelf", "SawyerShelfEnv", {}),
+    "sawyer-button": ("sawyer_button", "SawyerButtonEnv", {}),
+    "widowx-cable": ("widowx_cable", "WidowXCableEnv", {}),
 }
 
 
 def make_env(name: str, **kwargs: Any) -> MeldEnv:
     """Build environment ``name`` with keyword overrides of its constructor."""
     try:
-        factory = ENVIRONMENTS[name]
+        module, cls, fixed = ENVIRONMENTS[name]
     except KeyError:
         raise ValueError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}") from None
-    env = factory(**kwargs)
+    env_class = getattr(importlib.import_module(f"meld_sim_bridge.envs.{module}"), cls)
+    env = env_class(**fixed, **kwargs)
     env.name = name
     return env

@@ -8,11 +8,20 @@ from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.rendering import mujoco
 
 
-@pytest.fixture(scope="module")
-def reacher():
-    env = make_env("sawyer-reacher", n_train=4, n_eval=2)
-    yield env
-    env.close()
+def _module_env(name, **kwargs):
+    """A fixture holding one environment for the whole module."""
+    @pytest.fixture(scope="module")
+    def fixture():
+        env = make_env(name, **kwargs)
+        yield env
+        env.close()
+    return fixture
+
+
+reacher = _module_env("sawyer-reacher", n_train=4, n_eval=2)
+peg = _module_env("sawyer-peg", n_train=4, n_eval=2)
+shelf = _module_env("sawyer-shelf", n_train=6, n_eval=2)
+buttons = _module_env("sawyer-button", n_train=6, n_eval=2)
 
 
 def scripted_joint_goal(env, site_target, quat=None, site="endEffector"):
@@ -78,13 +87,6 @@ def descend_into(env, site, point, heights, steps=6):
     return info
 
 
-@pytest.fixture(scope="module")
-def peg():
-    env = make_env("sawyer-peg", n_train=4, n_eval=2)
-    yield env
-    env.close()
-
-
 def test_peg_in_goal_box_succeeds_other_box_does_not(peg):
     task = peg.train_tasks[0]
     peg.set_task(task)
@@ -97,13 +99,6 @@ def test_peg_in_goal_box_succeeds_other_box_does_not(peg):
     peg.reset(seed=0)
     info = descend_into(peg, "peg_tip", peg.hole_bottom(other), (0.12, 0.07, 0.04, 0.01))
     assert peg.tip_in_hole(other) and not info["success"] and info["sparse_reward"] == 0.0
-
-
-@pytest.fixture(scope="module")
-def shelf():
-    env = make_env("sawyer-shelf", n_train=6, n_eval=2)
-    yield env
-    env.close()
 
 
 def _place(env, target):
@@ -138,13 +133,6 @@ def test_mug_mass_changes_the_dynamics(shelf):
         heights.append(shelf.mug_position[2])
     assert heavy.mug_mass - light.mug_mass > 0.5
     assert heights[0] - heights[1] > 0.002
-
-
-@pytest.fixture(scope="module")
-def buttons():
-    env = make_env("sawyer-button", n_train=6, n_eval=2)
-    yield env
-    env.close()
 
 
 def _press(env, k):
