@@ -1,0 +1,75 @@
+"""Camera fusion without ROS: time alignment of N cameras, resize, side-by-side concatenation.
+
+``CameraAligner`` keeps the last few frames of each camera. A fused
+observation is emitted only when every camera has a frame within ``slop`` of
+the newest frame in the set; frames at or before an emitted set are dropped,
+so a frame is used at most once and an observation never mixes a fresh frame
+with a stale one. ``stale_cameras`` names the cameras whose newest frame is
+older than ``max_age`` (or that never sent one): the node reports them in
+diagnostics and publishes nothing.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Frame:
+    stamp_ns: int
+    image: np.ndarray
+
+
+class CameraAligner:
+    def __init__(self, n_cameras: int, slop_s: float, max_age_s: float, queue: int = 8):
+        if n_cameras < 1:
+            raise ValueError(f"need at least one camera, got {n_cameras}")
+        if not slop_s >= 0 or not max_age_s > 0:
+            raise ValueError(f"slop must be >= 0 and max_age > 0 (seconds), got {slop_s}, {max_age_s}")
+        self.n, self.slop_ns, self.max_age_ns = n_cameras, int(slop_s * 1e9), int(max_age_s * 1e9)
+        self._frames = [deque(maxlen=queue) for _ in range(n_cameras)]
+        self._used_until = [-1] * n_cameras
+
+    def add(self, camera: int, stamp_ns: int, image: np.ndarray) -> list[Frame] | None:
+        """Add a frame; return one aligned frame per camera when a complete set exists."""
+        if not 0 <= camera < self.n:
+            raise ValueError(f"camera index {camera} out of range 0..{self.n - 1}")
+        if stamp_ns <= self._used_until[camera]:
+            return None                         # out of order or already used: never go back in time
+        self._frames[camera].append(Frame(int(stamp_ns), image))
+        return self._match(int(stamp_ns))
+
+    def _match(self, pivot: int) -> list[Frame] | None:
+        chosen = []
+        for q in self._frames:
+            best = min(q, key=lambda f: abs(f.stamp_ns - pivot), default=None)
+            if best is None or abs(best.stamp_ns - pivot) > self.slop_ns:
+                return None
+            chosen.append(best)
+        for k, f in enumerate(chosen):
+            self._used_until[k] = f.stamp_ns
+            while self._frames[k] and self._frames[k][0].stamp_ns <= f.stamp_ns:
+                self._frames[k].popleft()
+        return chosen
+
+    def stale_cameras(self, now_ns: int) -> list[int]:
+        """Cameras with no frame newer than ``max_age`` before ``now_ns``."""
+        out = []
+        for k, q in enumerate(self._frames):
+            newest = max(q[-1].stamp_ns if q else -1, self._used_until[k])
+            if newest < 0 or now_ns - newest > self.max_age_ns:
+                out.append(k)
+        return out
+
+
+def fuse(images: list[np.ndarray], size: int = 64) -> np.ndarray:
+    """Resize each (H, W, 3) uint8 image to size x size (area averaging) and put them side by side."""
+    out = []
+    for k, im in enumerate(images):
+        if im.dtype != np.uint8 or im.ndim != 3 or im.shape[2] != 3:
+            raise ValueError(f"camera {k}: expected (H, W, 3) uint8, got {im.dtype} {im.shape}")
+        out.append(im if im.shape[:2] == (size, size) else cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA))
+    return np.concatenate(out, axis=1)

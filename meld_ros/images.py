@@ -1,0 +1,60 @@
+"""sensor_msgs/Image <-> numpy, with the checks a camera topic needs.
+
+Uses cv_bridge when it is importable (a full ROS 2 install), plain numpy
+otherwise (the pip-only set-up here): both give the same arrays. Accepted
+encodings: rgb8, bgr8 (converted to RGB) and mono8 (repeated to 3 channels).
+A message whose buffer does not match its header (height, width, step,
+encoding) raises ImageError naming the mismatch: a node logs it and drops the
+message, it never reshapes a half image.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+try:  # pragma: no cover - only on machines with the ROS 2 cv_bridge
+    from cv_bridge import CvBridge as _CvBridge
+except ImportError:
+    _CvBridge = None
+
+CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+
+
+class ImageError(ValueError):
+    """A malformed or unsupported image message."""
+
+
+def image_to_array(msg) -> np.ndarray:
+    """An Image message as a (height, width, 3) uint8 RGB array (a copy)."""
+    enc = msg.encoding
+    if enc not in CHANNELS:
+        raise ImageError(f"unsupported encoding {enc!r}; use one of {sorted(CHANNELS)}")
+    h, w, c = int(msg.height), int(msg.width), CHANNELS[enc]
+    if h <= 0 or w <= 0:
+        raise ImageError(f"empty image {h}x{w}")
+    if msg.step < w * c:
+        raise ImageError(f"step {msg.step} is shorter than a row ({w} x {c} bytes)")
+    data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
+    if data.size != msg.step * h:
+        raise ImageError(f"{data.size} bytes of data for {h} rows of {msg.step} bytes ({enc} {h}x{w})")
+    rows = data.reshape(h, msg.step)[:, : w * c].reshape(h, w, c)
+    if enc == "mono8":
+        return np.repeat(rows, 3, axis=2)
+    if enc == "bgr8":
+        return np.ascontiguousarray(rows[:, :, ::-1])
+    return rows.copy()
+
+
+def array_to_image(array: np.ndarray, stamp=None, frame_id: str = ""):
+    """A (height, width, 3) uint8 RGB array as an rgb8 sensor_msgs/Image."""
+    from sensor_msgs.msg import Image
+
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise ImageError(f"expected a (H, W, 3) uint8 array, got {array.dtype} {array.shape}")
+    msg = Image()
+    if stamp is not None:
+        msg.header.stamp = stamp
+    msg.header.frame_id = frame_id
+    msg.height, msg.width = int(array.shape[0]), int(array.shape[1])
+    msg.encoding, msg.is_bigendian, msg.step = "rgb8", 0, int(array.shape[1]) * 3
+    msg.data = np.ascontiguousarray(array).tobytes()
+    return msg

@@ -1,0 +1,62 @@
+"""Camera alignment and fusion as plain functions (no ROS)."""
+import numpy as np
+import pytest
+
+from meld_ros.fusion import CameraAligner, fuse
+
+MS = 1_000_000
+
+
+def _im(v, h=64, w=64):
+    return np.full((h, w, 3), v, np.uint8)
+
+
+def test_two_cameras_within_slop_make_one_observation():
+    a = CameraAligner(2, slop_s=0.01, max_age_s=1.0)
+    assert a.add(0, 100 * MS, _im(1)) is None            # waiting for camera 1
+    out = a.add(1, 105 * MS, _im(2))
+    assert [f.stamp_ns for f in out] == [100 * MS, 105 * MS]
+
+
+def test_frames_outside_slop_are_never_paired():
+    a = CameraAligner(2, slop_s=0.01, max_age_s=1.0)
+    a.add(0, 100 * MS, _im(1))
+    assert a.add(1, 150 * MS, _im(2)) is None            # 50 ms apart: no half-stale observation
+    out = a.add(0, 152 * MS, _im(3))                      # a fresh frame of camera 0 pairs with it
+    assert [f.stamp_ns for f in out] == [152 * MS, 150 * MS]
+
+
+def test_each_frame_used_once_and_time_never_goes_back():
+    a = CameraAligner(2, slop_s=0.01, max_age_s=1.0)
+    a.add(0, 100 * MS, _im(1))
+    assert a.add(1, 101 * MS, _im(2)) is not None
+    assert a.add(1, 102 * MS, _im(2)) is None            # camera 0's frame was used already
+    assert a.add(0, 99 * MS, _im(1)) is None             # older than what was used: dropped
+    assert a.add(0, 103 * MS, _im(1)) is not None
+
+
+def test_stale_and_missing_cameras_are_named():
+    a = CameraAligner(3, slop_s=0.01, max_age_s=0.2)
+    a.add(0, 1000 * MS, _im(1))
+    a.add(1, 900 * MS, _im(1))
+    assert a.stale_cameras(1050 * MS) == [2]              # never sent
+    assert a.stale_cameras(1150 * MS) == [1, 2]           # camera 1 now 250 ms old
+
+
+def test_fuse_resizes_and_concatenates():
+    out = fuse([_im(10, 480, 640), _im(200, 64, 64)])
+    assert out.shape == (64, 128, 3) and out.dtype == np.uint8
+    assert np.all(out[:, :64] == 10) and np.all(out[:, 64:] == 200)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((64, 64), np.uint8), np.zeros((64, 64, 3), np.float32)])
+def test_fuse_rejects_bad_images(bad):
+    with pytest.raises(ValueError, match="camera 1"):
+        fuse([_im(1), bad])
+
+
+def test_bad_settings_rejected():
+    with pytest.raises(ValueError):
+        CameraAligner(0, 0.01, 1.0)
+    with pytest.raises(ValueError):
+        CameraAligner(2, -0.01, 1.0)
