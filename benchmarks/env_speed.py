@@ -5,9 +5,11 @@ random actions (physics for one control period, every camera rendered, reward
 and success computed, inputs validated), next to the raw MuJoCo rate of the
 same scene (``mj_step`` for the same number of substeps plus a bare
 ``mujoco.Renderer`` render of the same cameras), and their ratio (what the
-environment code costs on top of MuJoCo). Memory per instance: the growth of
-the process's resident memory per extra instance (the first instance also
-loads the EGL and MuJoCo libraries, so instances 2..4 are measured).
+environment code costs on top of MuJoCo). Memory per instance: MuJoCo's own
+buffers (model + data, exact), and the growth of the process's resident memory
+per extra instance (renderer and Python objects too; the first instance also
+loads the EGL and MuJoCo libraries, so instances 2..6 are measured; the
+allocator's reuse of freed memory makes this figure approximate, +-5 MB).
 
 The process is pinned to one core (``os.sched_setaffinity``) and Mesa's
 software rasteriser to one thread (``LP_NUM_THREADS=1``, set before import).
@@ -22,6 +24,8 @@ import os
 os.environ.setdefault("LP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import copy  # noqa: E402
+import gc  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -55,13 +59,17 @@ def env_rate(env, steps: int) -> float:
 
 
 def raw_rate(env, steps: int) -> float:
-    """mj_step for one control period plus a bare render of each camera, same model."""
-    model, data = env.model, mujoco.MjData(env.model)
+    """mj_step for one control period plus a bare render of each camera: same model, same
+    start state (the arm at home, in view of the cameras), controls held."""
+    env.reset(seed=0)
+    model, data = env.model, copy.copy(env.data)
     h, w = env.observation_space.shape[0], env.observation_space.shape[0]
     fast_visual_settings(model, h, w)
     renderer = mujoco.Renderer(model, height=h, width=w)
+    for flag in (mujoco.mjtRndFlag.mjRND_HAZE, mujoco.mjtRndFlag.mjRND_REFLECTION,
+                 mujoco.mjtRndFlag.mjRND_SKYBOX):                                    # as CameraRenderer
+        renderer.scene.flags[flag] = 0
     cams = _cameras(env)
-    mujoco.mj_forward(model, data)
     t0 = time.perf_counter()
     for _ in range(steps):
         mujoco.mj_step(model, data, nstep=env.frame_skip)
@@ -80,13 +88,17 @@ def main():
     args = p.parse_args()
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     print(f"{'environment':15s} {'obs':>9s} {'env steps/s':>12s} {'raw MuJoCo/s':>13s} {'ratio':>6s} "
-          f"{'MB/instance':>12s} {'target':>7s}")
+          f"{'MuJoCo MB':>10s} {'RSS MB/inst':>12s} {'target':>7s}")
     for name in args.env:
         first = make_env(name)
         env_rate(first, 20)                       # warm-up: caches, renderer
+        gc.collect()
         base = _rss_mb()
-        extra = [make_env(name) for _ in range(3)]
-        per_instance = (_rss_mb() - base) / 3
+        extra = [make_env(name) for _ in range(5)]
+        for e in extra:
+            e.reset(seed=0)
+        gc.collect()
+        per_instance = (_rss_mb() - base) / 5
         for e in extra:
             e.close()
         rate = max(env_rate(first, args.steps) for _ in range(2))
@@ -94,7 +106,8 @@ def main():
         target = TARGETS.get(name)
         verdict = "" if target is None else (f">= {target}" if rate >= target else f"< {target}!")
         shape = "x".join(map(str, first.observation_space.shape[:2]))
-        print(f"{name:15s} {shape:>9s} {rate:12.0f} {raw:13.0f} {rate / raw:6.2f} {per_instance:12.1f} {verdict:>7s}",
+        mj_mb = (first.model.nbuffer + first.data.nbuffer) / 2**20
+        print(f"{name:15s} {shape:>9s} {rate:12.0f} {raw:13.0f} {rate / raw:6.2f} {mj_mb:10.1f} {per_instance:12.1f} {verdict:>7s}",
               flush=True)
         first.close()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meld_sim_bridge.envs.primitives import add_box
+from meld_sim_bridge.envs.primitives import add_box_fixture
 from meld_sim_bridge.envs.sawyer import SawyerEnv, build_sawyer_spec, sawyer_reward
 from meld_sim_bridge.rendering import mujoco
 from meld_sim_bridge.tasks import split_tasks
@@ -32,15 +32,13 @@ class PegTask:
     box_xy: tuple[tuple[float, float], ...]     #: centre of each box on the table
 
 
-def _add_peg_box(world: mujoco.MjsBody, k: int) -> None:
-    body = world.add_body(name=f"box{k}", pos=[SLOTS_X[k], SLOT_Y, 0.0])
+def _add_peg_box(spec: mujoco.MjSpec, k: int) -> None:
+    body = spec.worldbody.add_body(name=f"box{k}", pos=[SLOTS_X[k], SLOT_Y, 0.0])
     b, a, h, depth = BOX_HALF, HOLE_HALF, BOX_HEIGHT, HOLE_DEPTH
-    colour = [0.55, 0.35, 0.2, 1]
-    add_box(body, f"box{k}_floor", [-b, -b, 0], [b, b, h - depth], colour)
-    add_box(body, f"box{k}_left", [-b, -b, h - depth], [-a, b, h], colour)
-    add_box(body, f"box{k}_right", [a, -b, h - depth], [b, b, h], colour)
-    add_box(body, f"box{k}_front", [-a, -b, h - depth], [a, -a, h], colour)
-    add_box(body, f"box{k}_back", [-a, a, h - depth], [a, b, h], colour)
+    walls = [([-b, -b, 0], [b, b, h - depth]),                 # floor of the hole
+             ([-b, -b, h - depth], [-a, b, h]), ([a, -b, h - depth], [b, b, h]),
+             ([-a, -b, h - depth], [a, -a, h]), ([-a, a, h - depth], [a, b, h])]
+    add_box_fixture(spec, body, f"box{k}", walls, [0.55, 0.35, 0.2, 1])
     body.add_site(name=f"hole{k}", pos=[0, 0, h - depth], size=[0.005] * 3, rgba=[0, 0, 0, 0])
 
 
@@ -56,7 +54,7 @@ class SawyerPegEnv(SawyerEnv):
         spec.delete(spec.body("obj"))
         spec.site("goal").rgba = [0, 0, 0, 0]
         for k in range(N_BOXES):
-            _add_peg_box(spec.worldbody, k)
+            _add_peg_box(spec, k)
         hand = spec.body("hand")
         # the peg between the fingers, along the hand's x axis (down at the home pose)
         peg = hand.add_body(name="peg", pos=[0.05 + PEG_HALF_LENGTH, 0, 0])

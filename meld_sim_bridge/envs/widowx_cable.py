@@ -27,7 +27,7 @@ import numpy as np
 
 from meld_sim_bridge.assets import light_mesh, wx250_urdf
 from meld_sim_bridge.envs.base import MeldEnv
-from meld_sim_bridge.envs.primitives import add_box
+from meld_sim_bridge.envs.primitives import add_box_fixture, box_mesh
 from meld_sim_bridge.envs.sawyer import look_at_xyaxes
 from meld_sim_bridge.kinematics import solve_ik
 from meld_sim_bridge.rendering import CameraRenderer, mujoco
@@ -61,29 +61,32 @@ def _yaw_quat(deg: float) -> np.ndarray:
     return np.array([np.cos(h), 0.0, 0.0, np.sin(h)])
 
 
-def _add_switch(rig: mujoco.MjsBody) -> None:
+def _add_switch(spec: mujoco.MjSpec, rig: mujoco.MjsBody) -> None:
     """Switch housing with N_PORTS cavities open towards -x (the robot); rig frame at the front face."""
     depth, half_w, half_h = 0.04, (N_PORTS * PORT_PITCH) / 2 + 0.01, 0.022
     cx, hy, hz = PORT_HALF
-    grey, dark = [0.75, 0.76, 0.78, 1], [0.08, 0.08, 0.1, 1]
-    add_box(rig, "switch_back", [2 * cx, -half_w, -half_h], [depth, half_w, half_h], grey)
-    add_box(rig, "switch_top", [0, -half_w, hz], [2 * cx, half_w, half_h], grey)
-    add_box(rig, "switch_bottom", [0, -half_w, -half_h], [2 * cx, half_w, -hz], grey)
+    housing = [([2 * cx, -half_w, -half_h], [depth, half_w, half_h]),        # behind the cavities
+               ([0, -half_w, hz], [2 * cx, half_w, half_h]),                # above
+               ([0, -half_w, -half_h], [2 * cx, half_w, -hz])]              # below
     edges = [-half_w] + [e for k in range(N_PORTS) for e in (_port_y(k) - hy, _port_y(k) + hy)] + [half_w]
-    for i in range(0, len(edges), 2):
-        add_box(rig, f"switch_wall{i // 2}", [0, edges[i], -hz], [2 * cx, edges[i + 1], hz], grey)
+    housing += [([0, edges[i], -hz], [2 * cx, edges[i + 1], hz]) for i in range(0, len(edges), 2)]
+    add_box_fixture(spec, rig, "switch", housing, [0.75, 0.76, 0.78, 1])
+    cavity_backs = [([2 * cx - 0.001, _port_y(k) - hy, -hz], [2 * cx, _port_y(k) + hy, hz]) for k in range(N_PORTS)]
+    vert, face = box_mesh(cavity_backs)
+    spec.add_mesh(name="ports_mesh", uservert=vert.reshape(-1).tolist(), userface=face.reshape(-1).tolist(),
+                  inertia=mujoco.mjtMeshInertia.mjMESH_INERTIA_SHELL)
+    rig.add_geom(name="ports_inside", type=mujoco.mjtGeom.mjGEOM_MESH, meshname="ports_mesh",
+                 rgba=[0.08, 0.08, 0.1, 1], contype=0, conaffinity=0, mass=0.0, group=1)
     for k in range(N_PORTS):
-        y = _port_y(k)
-        add_box(rig, f"port{k}_inside", [2 * cx - 0.001, y - hy, -hz], [2 * cx, y + hy, hz], dark, collide=False)
         # the seated pose of the plug tip: 2 mm short of the cavity's back wall, plug along +x
-        rig.add_site(name=f"port{k}", pos=[2 * cx - 0.002, y, 0.0], size=[0.002] * 3)
+        rig.add_site(name=f"port{k}", pos=[2 * cx - 0.002, _port_y(k), 0.0], size=[0.002] * 3)
     rig.add_geom(name="rail", type=mujoco.mjtGeom.mjGEOM_BOX, pos=[depth / 2, 0, -half_h - 0.04],
                  size=[0.03, 0.12, 0.04], rgba=[0.3, 0.3, 0.32, 1], contype=0, conaffinity=0)
 
 
-def build_widowx_spec(max_mesh_faces: int = 600) -> mujoco.MjSpec:
+def build_widowx_spec(max_mesh_faces: int = 200) -> mujoco.MjSpec:
     spec = mujoco.MjSpec.from_file(str(wx250_urdf()))
-    spec.option.timestep = 0.004
+    spec.option.timestep = 0.01
     spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST   # stiff velocity servos on light links
     spec.option.gravity = [0, 0, -9.81]
     spec.visual.headlight.ambient = [0.45, 0.45, 0.45]
@@ -130,7 +133,7 @@ def build_widowx_spec(max_mesh_faces: int = 600) -> mujoco.MjSpec:
     world.add_camera(name="scene", pos=[0.17, -0.5, 0.38], xyaxes=look_at_xyaxes([0.17, -0.5, 0.38], [0.17, 0.0, 0.08]),
                      fovy=55)
     rig = world.add_body(name="rig", pos=RIG_POS, mocap=True)
-    _add_switch(rig)
+    _add_switch(spec, rig)
     return spec
 
 
