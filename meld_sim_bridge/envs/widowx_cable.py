@@ -97,8 +97,14 @@ def build_widowx_spec(max_mesh_faces: int = 200) -> mujoco.MjSpec:
             mesh.file = ""
             mesh.uservert = vert.reshape(-1).tolist()
             mesh.userface = face.reshape(-1).tolist()
-    for geom in spec.geoms:           # the arm's links collide with nothing (only the plug does); a
-        geom.contype, geom.conaffinity = 2, 0   # nonzero contype keeps them from being discarded as visual
+    # The URDF gives each link a visual and a collision copy of the same mesh: keep one, drawn,
+    # colliding with nothing (only the plug collides), and keep our own visual-only geoms below.
+    spec.compiler.discardvisual = False
+    for geom in list(spec.geoms):
+        if geom.contype == 0 and geom.conaffinity == 0:
+            spec.delete(geom)
+    for geom in spec.geoms:
+        geom.contype, geom.conaffinity = 2, 0
         geom.rgba = [0.12, 0.12, 0.13, 1]
     # the fingers hold the plug: no finger or gripper-prop joints (nor the fingers' mimic constraint)
     for eq in list(spec.equalities):
@@ -125,7 +131,7 @@ def build_widowx_spec(max_mesh_faces: int = 200) -> mujoco.MjSpec:
     plug.add_geom(name="cable", type=mujoco.mjtGeom.mjGEOM_CAPSULE, fromto=[-PLUG_HALF[0], 0, 0, -0.06, 0, 0.03],
                   size=[0.003, 0, 0], rgba=[0.1, 0.35, 0.85, 1], contype=0, conaffinity=0, mass=0.005)
     plug.add_site(name=TIP_SITE, pos=[PLUG_HALF[0], 0, 0], size=[0.002] * 3)
-    gripper.add_camera(name="wrist", pos=[0.045, 0.0, 0.045], xyaxes=[0, -1, 0, 0.45, 0, 1], fovy=75)
+    gripper.add_camera(name="wrist", pos=[0.0, 0.0, 0.08], xyaxes=[0, -1, 0, 0.55, 0, 1], fovy=70)
     world = spec.worldbody
     world.add_geom(name="table", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[1, 1, 0.01], pos=[0.2, 0, 0],
                    rgba=[0.55, 0.45, 0.35, 1], contype=1, conaffinity=1)
