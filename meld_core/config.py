@@ -174,7 +174,11 @@ def _coerce(section: str, f: dataclasses.Field, value: Any, hints: dict) -> Any:
     if typing.get_origin(base) is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key} must be a list, got {value!r}")
-        return tuple(int(v) for v in value)
+        elem = typing.get_args(base)[0]
+        try:
+            return tuple(elem(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{key} must be a list of {elem.__name__}, got {value!r}") from None
     if base is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{key} must be a mapping, got {value!r}")
@@ -221,19 +225,22 @@ def _build(data: dict, profile: str) -> MeldConfig:
     unknown = set(data) - set(_SECTIONS) - {"profile"}
     if unknown:
         raise ConfigError(f"unknown sections {sorted(unknown)}; sections: {sorted(_SECTIONS)}")
-    built = {}
-    for section, cls in _SECTIONS.items():
-        values = data.get(section) or {}
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        extra = set(values) - set(fields)
-        if extra:
-            raise ConfigError(f"unknown keys in {section}: {sorted(extra)}; known: {sorted(fields)}")
-        missing = set(fields) - set(values)
-        if missing:
-            raise ConfigError(f"missing keys in {section}: {sorted(missing)}")
-        hints = typing.get_type_hints(cls)
-        built[section] = cls(**{n: _coerce(section, f, values[n], hints) for n, f in fields.items()})
+    built = {section: build_dataclass(cls, data.get(section) or {}, section) for section, cls in _SECTIONS.items()}
     return MeldConfig(profile=profile, **built)
+
+
+def build_dataclass(cls, values: dict, section: str):
+    """``cls(**values)`` with every field present, no unknown keys, and values of the
+    annotated types (ConfigError naming ``section.key`` otherwise)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    extra = set(values) - set(fields)
+    if extra:
+        raise ConfigError(f"unknown keys in {section}: {sorted(extra)}; known: {sorted(fields)}")
+    missing = set(fields) - set(values)
+    if missing:
+        raise ConfigError(f"missing keys in {section}: {sorted(missing)}")
+    hints = typing.get_type_hints(cls)
+    return cls(**{n: _coerce(section, f, values[n], hints) for n, f in fields.items()})
 
 
 def config_from_dict(data: dict) -> MeldConfig:

@@ -65,6 +65,18 @@ class MeldEnv(gym.Env, Generic[TaskT]):
     def task(self) -> TaskT:
         return self._task
 
+    @property
+    def control_period(self) -> float:
+        """Seconds of simulated time per control step."""
+        return float(self.frame_skip * self.model.opt.timestep)
+
+    @property
+    def action_scale(self) -> np.ndarray:
+        """Physical units per unit of action (rad/s, m/s, or N m): what a robot command
+        of 1.0 in the action's direction means. The graph's velocity commands are
+        ``action * action_scale``; the MuJoCo bridge divides them back."""
+        return np.ones(self.action_space.shape[0])
+
     def set_task(self, task: TaskT) -> None:
         """Switch to ``task``; takes effect at the next ``reset``."""
         self._task = task

@@ -76,6 +76,10 @@ class Point2DEnv(MeldEnv[Point2DTask]):
         self._camera = self._renderer.camera_id("top")
 
     @property
+    def action_scale(self) -> np.ndarray:
+        return np.full(2, self.max_speed)        # m/s
+
+    @property
     def position(self) -> np.ndarray:
         return self.data.qpos[:2].copy()
 

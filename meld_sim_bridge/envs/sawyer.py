@@ -135,6 +135,10 @@ class SawyerEnv(MeldEnv):
         return q
 
     @property
+    def action_scale(self) -> np.ndarray:
+        return np.full(len(SAWYER_JOINTS), self.max_delta / self.control_period)   # rad/s of target motion
+
+    @property
     def joint_positions(self) -> np.ndarray:
         return self.data.qpos[self._qadr].copy()
 

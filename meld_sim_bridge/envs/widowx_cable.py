@@ -199,6 +199,10 @@ class WidowXCableEnv(MeldEnv[CableTask]):
 
     # ---- state -------------------------------------------------------------------------
     @property
+    def action_scale(self) -> np.ndarray:
+        return np.full(len(ARM_JOINTS), self.max_joint_velocity)   # rad/s
+
+    @property
     def joint_positions(self) -> np.ndarray:
         return self.data.qpos[self._qadr].copy()
 

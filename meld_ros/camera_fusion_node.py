@@ -1,0 +1,69 @@
+"""Camera fusion node: N camera topics -> one observation image (64 x 64N).
+
+Frames are matched in time within ``slop_s`` (``meld_ros.fusion.CameraAligner``),
+each resized to ``image_size`` square and put side by side in the order of
+``camera_topics``; the observation carries the first camera's stamp. A
+malformed image is logged and dropped; a stale or missing camera is reported
+on /diagnostics and no observation is published, never a half-stale one.
+"""
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from meld_ros.fusion import CameraAligner, fuse
+from meld_ros.images import ImageError, array_to_image, image_to_array
+from meld_ros.node_params import FusionParams, declare
+from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
+
+
+class CameraFusionNode(Node):
+    def __init__(self):
+        super().__init__("camera_fusion")
+        self.p: FusionParams = declare(self, FusionParams)
+        if not self.p.camera_topics:
+            raise ValueError("camera_fusion needs at least one camera topic")
+        self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s)
+        self.pub = self.create_publisher(Image, self.p.observation_topic, RELIABLE)
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.dropped = [0] * len(self.p.camera_topics)
+        self.published = 0
+        for k, topic in enumerate(self.p.camera_topics):
+            self.create_subscription(Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
+        self.create_timer(self.p.diagnostics_period_s, self._diagnostics)
+
+    def _on_image(self, k: int, msg: Image) -> None:
+        try:
+            image = image_to_array(msg)
+        except ImageError as exc:
+            self.dropped[k] += 1
+            self.get_logger().warning(f"{self.p.camera_topics[k]}: image dropped: {exc}", throttle_duration_sec=2.0)
+            return
+        frames = self.aligner.add(k, ns_of(msg.header.stamp), image)
+        if frames is None:
+            return
+        fused = fuse([f.image for f in frames], self.p.image_size)
+        self.pub.publish(array_to_image(fused, stamp_of(frames[0].stamp_ns), frame_id="meld_observation"))
+        self.published += 1
+
+    def _diagnostics(self) -> None:
+        stale = set(self.aligner.stale_cameras(self.get_clock().now().nanoseconds))
+        arr = DiagnosticArray()
+        arr.header.stamp = self.get_clock().now().to_msg()
+        for k, topic in enumerate(self.p.camera_topics):
+            st = DiagnosticStatus(name=f"camera_fusion: {topic}", hardware_id=topic)
+            st.level = DiagnosticStatus.STALE if k in stale else DiagnosticStatus.OK
+            st.message = "stale or missing: no observations" if k in stale else "ok"
+            st.values = [KeyValue(key="dropped_malformed", value=str(self.dropped[k])),
+                         KeyValue(key="observations_published", value=str(self.published))]
+            arr.status.append(st)
+        self.diag_pub.publish(arr)
+
+
+def main(args=None):
+    return run(CameraFusionNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

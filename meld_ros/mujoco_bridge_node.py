@@ -1,0 +1,166 @@
+"""MuJoCo bridge node: the simulator behind the topics the hardware would use.
+
+Publishes, per control step: one ``sensor_msgs/Image`` per camera, the robot's
+``sensor_msgs/JointState``, and the simulator's reward as ``meld_ros/Reward``
+on ``ground_truth_topic`` (what reward sensing reads in simulation), all
+stamped with the frame's time. Takes joint-velocity commands as
+``std_msgs/Float64MultiArray`` on ``command_topic`` (ros2_control's forward
+controller convention) and the task through the ``/sim/set_task`` service
+(``meld_ros/SetTask``: a new episode on a task, from a seed).
+
+Modes (parameter ``mode``):
+- ``lockstep``: one control step per command, and only for a command that
+  answers the latest frame: the policy's stamped copy on ``/meld/action``
+  (``sensor_msgs/JointState``, header stamp = the frame it answers) is what
+  steps the simulation; /clock carries the simulated time, so the graph runs
+  as fast as it can compute under ``use_sim_time``.
+- ``realtime``: a timer at the control rate steps with the latest command,
+  or zero if none arrived within ``command_timeout_s``; stamps are ROS time.
+
+The stepping itself is ``meld_sim_bridge.stepper.SimStepper`` (no ROS).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rclpy.clock import Clock as RosClock, ClockType
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float64MultiArray
+
+from meld_ros.images import array_to_image
+from meld_ros.msg import Reward, TaskState
+from meld_ros.node_params import BridgeParams, declare
+from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
+from meld_ros.srv import SetTask
+from meld_sim_bridge.registry import make_env
+from meld_sim_bridge.stepper import SensorFrame, SimStepper
+
+class MujocoBridgeNode(Node):
+    def __init__(self):
+        super().__init__("mujoco_bridge")
+        self.p: BridgeParams = declare(self, BridgeParams)
+        self.env = make_env(self.p.env, **self.p.kwargs())
+        self.stepper = SimStepper(self.env)
+        if len(self.p.camera_topics) < self.stepper.n_cameras:
+            raise ValueError(f"{self.p.env} has {self.stepper.n_cameras} cameras; camera_topics lists "
+                             f"{len(self.p.camera_topics)}")
+        self.image_pubs = [self.create_publisher(Image, t, RELIABLE) for t in self.p.camera_topics[: self.stepper.n_cameras]]
+        self.joint_pub = self.create_publisher(JointState, self.p.joint_states_topic, RELIABLE)
+        self.truth_pub = self.create_publisher(Reward, self.p.ground_truth_topic, RELIABLE)
+        self.clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
+        self.create_service(SetTask, "/sim/set_task", self._on_set_task)
+        self._frame: SensorFrame | None = None
+        self._frame_ns = -1
+        self._published_at = 0.0
+        self._episode_over = False
+        self._last_command: tuple[float, np.ndarray] | None = None     # (monotonic time, command)
+        self.steps = 0
+        if self.p.mode == "lockstep":
+            self.create_subscription(JointState, "/meld/action", self._on_stamped_action, RELIABLE)
+            self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
+        else:
+            self.create_subscription(Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
+            self.create_timer(self.env.control_period, self._on_timer)
+        self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))
+        self.get_logger().info(f"{self.p.env} in {self.p.mode} mode, {self.stepper.n_cameras} camera(s), "
+                               f"control period {self.env.control_period:.3f} s")
+
+    # ---- output -----------------------------------------------------------------------
+    def _stamp_ns(self, frame: SensorFrame) -> int:
+        return frame.sim_time_ns if self.p.mode == "lockstep" else self.get_clock().now().nanoseconds
+
+    def _republish(self) -> None:
+        if self._frame is not None and time.monotonic() - self._published_at >= self.p.republish_s:
+            self._publish(self._frame, same_stamp=True)
+
+    def _publish(self, frame: SensorFrame, same_stamp: bool = False) -> None:
+        self._published_at = time.monotonic()
+        if same_stamp:
+            self._send(frame, self._frame_ns)
+            return
+        self._frame = frame
+        self._frame_ns = self._stamp_ns(frame)
+        self._send(frame, self._frame_ns)
+
+    def _send(self, frame: SensorFrame, ns: int) -> None:
+        stamp = stamp_of(ns)
+        if self.p.mode == "lockstep":
+            self.clock_pub.publish(Clock(clock=stamp))
+        js = JointState()
+        js.header.stamp = stamp
+        js.name = list(frame.joint_names)
+        js.position = frame.joint_positions.tolist()
+        js.velocity = frame.joint_velocities.tolist()
+        self.joint_pub.publish(js)
+        truth = Reward(dense=frame.dense, sparse=frame.sparse, success=frame.success, step=frame.step)
+        truth.header.stamp = stamp
+        self.truth_pub.publish(truth)
+        for k, (pub, image) in enumerate(zip(self.image_pubs, frame.images)):
+            pub.publish(array_to_image(image, stamp, frame_id=f"camera{k}"))
+
+    # ---- input -------------------------------------------------------------------------
+    def _step(self, command) -> None:
+        try:
+            frame, over = self.stepper.step(command)
+        except ValueError as exc:
+            self.get_logger().warning(f"command dropped: {exc}")
+            return
+        self.steps += 1
+        self._episode_over = over
+        self._publish(frame)
+
+    def _on_stamped_action(self, msg: JointState) -> None:
+        if self._frame is None or ns_of(msg.header.stamp) != self._frame_ns:
+            return                                    # answers an older frame: never step twice
+        if self._episode_over:
+            self.get_logger().warning("command after the episode's last step dropped; waiting for /sim/set_task",
+                                      throttle_duration_sec=5.0)
+            return
+        self._step(np.asarray(msg.velocity, dtype=np.float64))
+
+    def _on_command(self, msg: Float64MultiArray) -> None:
+        self._last_command = (time.monotonic(), np.asarray(msg.data, dtype=np.float64))
+
+    def _on_timer(self) -> None:
+        n = self.env.action_space.shape[0]
+        fresh = self._last_command is not None and time.monotonic() - self._last_command[0] <= self.p.command_timeout_s
+        command = self._last_command[1] if fresh else np.zeros(n)
+        if self._episode_over:
+            return
+        self._step(command)
+
+    def _on_set_task(self, request: SetTask.Request, response: SetTask.Response) -> SetTask.Response:
+        try:
+            task = self._task_of(request)
+        except (ValueError, IndexError) as exc:
+            response.success, response.message = False, str(exc)
+            return response
+        self._episode_over = False
+        self._publish(self.stepper.reset(task, seed=int(request.seed)))
+        response.success = True
+        response.state = TaskState(task_id=request.task_id, task_set=request.task_set, phase="running")
+        response.state.header.stamp = stamp_of(self._frame_ns)
+        return response
+
+    def _task_of(self, request):
+        if request.task_set == "manual":
+            if not hasattr(self.env, "set_rig_state"):
+                raise ValueError(f"{self.p.env} has no rig: task_set 'manual' is for widowx-cable")
+            return self.env.set_rig_state(request.rig_rotation_deg, request.rig_translation_m, request.port)
+        tasks = {"train": self.env.train_tasks, "held_out": self.env.held_out_tasks}.get(request.task_set)
+        if tasks is None:
+            raise ValueError(f"task_set must be train, held_out or manual, got {request.task_set!r}")
+        if not 0 <= request.task_id < len(tasks):
+            raise ValueError(f"task_id {request.task_id} out of range 0..{len(tasks) - 1} of {request.task_set}")
+        return tasks[request.task_id]
+
+
+def main(args=None):
+    return run(MujocoBridgeNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Start, spin and stop a node the same way everywhere.
+
+``run(make_node)`` initialises rclpy, spins the node until SIGINT/SIGTERM or
+shutdown, and exits cleanly: the exceptions a torn-down context raises in a
+callback (ExternalShutdownException, RCLError) end the spin instead of
+printing a traceback, and the node is destroyed before rclpy shuts down.
+A bad parameter (ConfigError) is printed as one line and exits with status 2.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+
+from meld_core.config import ConfigError
+
+
+#: every data topic of the graph: reliable, last 10 (a lost frame would be a lost control step)
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+
+
+def stamp_of(ns: int):
+    """builtin_interfaces/Time from integer nanoseconds."""
+    return Time(nanoseconds=int(ns)).to_msg()
+
+
+def ns_of(stamp) -> int:
+    """Integer nanoseconds of a builtin_interfaces/Time (exact: stamps are compared for equality)."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def run(make_node: Callable[[], "rclpy.node.Node"], args=None) -> int:
+    rclpy.init(args=args if args is not None else sys.argv)
+    signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
+    node = None
+    try:
+        node = make_node()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except ConfigError as exc:
+        print(f"[{getattr(node, 'get_name', lambda: 'meld')()}] parameter error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception as exc:  # an RCLError from a context torn down mid-callback ends the node quietly
+        if type(exc).__name__ != "RCLError" or rclpy.ok():
+            raise
+    finally:
+        if node is not None:
+            try:
+                node.destroy_node()
+            except Exception:
+                pass
+        rclpy.try_shutdown()
+    return 0

@@ -1,0 +1,73 @@
+"""MuJoCo bridge and camera fusion as real processes: lockstep stepping, fused observations, bad input."""
+import numpy as np
+import pytest
+from sensor_msgs.msg import Image, JointState
+
+from meld_ros.images import array_to_image, image_to_array
+from meld_ros.msg import Reward
+from meld_ros.node_runtime import RELIABLE, ns_of
+from meld_ros.srv import SetTask
+
+
+def _answer(node, pub, obs_msg, velocity):
+    a = JointState()
+    a.header.stamp = obs_msg.header.stamp
+    a.velocity = list(velocity)
+    pub.publish(a)
+
+
+@pytest.mark.parametrize("env, width", [("point2d", 64), ("widowx-cable", 128)])
+def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width):
+    bridge = start_node("mujoco_bridge_node", {"env": env, "env_kwargs": "'{n_train: 3, n_eval: 2}'"})
+    fusion = start_node("camera_fusion_node", {"camera_topics": "['/camera/scene/image_raw']" if width == 64 else
+                                                "['/camera/scene/image_raw','/camera/wrist/image_raw']"})
+    obs, truth = [], []
+    ros_node.create_subscription(Image, "/meld/observation", obs.append, RELIABLE)
+    ros_node.create_subscription(Reward, "/sim/reward", truth.append, RELIABLE)
+    act = ros_node.create_publisher(JointState, "/meld/action", RELIABLE)
+    client = ros_node.create_client(SetTask, "/sim/set_task")
+    assert client.wait_for_service(timeout_sec=30), bridge.stop()[1]
+    future = client.call_async(SetTask.Request(task_id=1, task_set="train", seed=7))
+    assert ros_node.spin_until(future.done) and future.result().success
+    reset_ns = ns_of(future.result().state.header.stamp)          # the stamp of the episode's first frame
+    assert ros_node.spin_until(lambda: obs and ns_of(obs[-1].header.stamp) == reset_ns), \
+        bridge.stop()[1] + fusion.stop()[1]
+    n_act = {"point2d": 2, "widowx-cable": 5}[env]
+    for k in range(5):                                # answer each observation once: one step each
+        seen = len(obs)
+        _answer(ros_node, act, obs[-1], [0.1] * n_act)
+        assert ros_node.spin_until(lambda: len(obs) > seen), fusion.stop()[1]
+    stamps = [ns_of(m.header.stamp) for m in obs[-6:]]
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+    assert image_to_array(obs[-1]).shape == (64, width, 3)
+    # a stale answer (to an old frame) does not step the simulation
+    seen = len(obs)
+    _answer(ros_node, act, obs[-3], [0.1] * n_act)
+    ros_node.spin_until(lambda: len(obs) > seen, timeout=2.0)
+    assert len(obs) == seen
+    assert truth and truth[-1].step >= 5
+    assert bridge.stop()[0] == 0 and fusion.stop()[0] == 0      # clean exit on SIGINT
+
+
+def test_bad_set_task_and_bad_images_leave_nodes_alive(start_node, ros_node):
+    bridge = start_node("mujoco_bridge_node", {"env": "point2d"})
+    fusion = start_node("camera_fusion_node", {"camera_topics": "['/test/cam']"})
+    obs = []
+    ros_node.create_subscription(Image, "/meld/observation", obs.append, RELIABLE)
+    client = ros_node.create_client(SetTask, "/sim/set_task")
+    assert client.wait_for_service(timeout_sec=30)
+    future = client.call_async(SetTask.Request(task_id=999, task_set="train"))
+    assert ros_node.spin_until(future.done)
+    assert not future.result().success and "out of range" in future.result().message
+    cam = ros_node.create_publisher(Image, "/test/cam", RELIABLE)
+    bad = Image(height=64, width=64, encoding="rgb8", step=192, data=bytes(100))      # truncated
+    good = array_to_image(np.zeros((32, 48, 3), np.uint8))                            # resized to 64x64
+    good.header.stamp.sec = 5
+    ros_node.spin_until(lambda: False, timeout=1.0)                                   # discovery
+    cam.publish(bad)
+    cam.publish(good)
+    assert ros_node.spin_until(lambda: obs), fusion.stop()[1]
+    assert image_to_array(obs[0]).shape == (64, 64, 3)
+    assert bridge.proc.poll() is None and fusion.proc.poll() is None
+    code, out = fusion.stop()
+    assert code == 0 and "image dropped" in out
