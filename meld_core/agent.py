@@ -34,9 +34,30 @@ class Belief:
 
     mean: np.ndarray          # posterior mean of (z1, z2)
     std: np.ndarray           # posterior std of (z1, z2)
+    sample: np.ndarray        # the posterior sample z_t = (z1_t, z2_t) the actor sees (policy_input "sample")
     reward_mean: float        # p(r_t | z_t) mean
     reward_std: float
     step: int                 # updates since trial start (0 = first)
+
+
+def actor_input(policy_input: str, mean, std, sample) -> torch.Tensor:
+    """What the actor sees, rebuilt from a published belief: the sample, or [mean, std]."""
+    if policy_input == "sample":
+        x = np.asarray(sample, np.float32)
+    elif policy_input == "belief":
+        x = np.concatenate([np.asarray(mean, np.float32), np.asarray(std, np.float32)])
+    else:
+        raise ValueError(f"unknown policy input {policy_input!r}; use sample or belief")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("belief is not finite")
+    return torch.from_numpy(x)[None]
+
+
+@torch.no_grad()
+def act_on(actor: Actor, x: torch.Tensor, deterministic: bool = False) -> np.ndarray:
+    """a ~ pi(a | x) (its mean if ``deterministic``) as a float32 vector in [-1, 1]."""
+    action, _ = actor(x, deterministic=deterministic)
+    return action[0].numpy().astype(np.float32)
 
 
 class MeldAgent:
@@ -80,7 +101,8 @@ class MeldAgent:
         s = self._state
         r = self.model.decode_reward(s.latent)
         mean, std = s.belief[0].numpy().reshape(2, -1)
-        belief = Belief(mean=mean, std=std, reward_mean=float(r.mean[0]), reward_std=float(r.std[0]), step=self._step)
+        belief = Belief(mean=mean, std=std, sample=s.latent[0].numpy().copy(), reward_mean=float(r.mean[0]),
+                        reward_std=float(r.std[0]), step=self._step)
         self._step += 1
         return belief
 
@@ -89,8 +111,7 @@ class MeldAgent:
         """a_t ~ pi(a | z_t) (the mean action if ``deterministic``); z_t a sample or the belief."""
         if self._state is None:
             raise RuntimeError("act() before the first belief update of the trial")
-        action, _ = self.actor(policy_input(self._state, self.policy_input), deterministic=deterministic)
-        return action[0].numpy().astype(np.float32)
+        return act_on(self.actor, policy_input(self._state, self.policy_input), deterministic)
 
     @torch.no_grad()
     def reconstruction(self) -> np.ndarray:

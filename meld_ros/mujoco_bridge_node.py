@@ -11,8 +11,8 @@ controller convention) and the task through the ``/sim/set_task`` service
 Modes (parameter ``mode``):
 - ``lockstep``: one control step per command, and only for a command that
   answers the latest frame: the policy's stamped copy on ``/meld/action``
-  (``sensor_msgs/JointState``, header stamp = the frame it answers) is what
-  steps the simulation; /clock carries the simulated time, so the graph runs
+  (``meld_ros/Action``, header stamp = the frame it answers) is what steps
+  the simulation; /clock carries the simulated time, so the graph runs
   as fast as it can compute under ``use_sim_time``.
 - ``realtime``: a timer at the control rate steps with the latest command,
   or zero if none arrived within ``command_timeout_s``; stamps are ROS time.
@@ -31,7 +31,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 
 from meld_ros.images import array_to_image
-from meld_ros.msg import Reward, TaskState
+from meld_ros.msg import Action, Reward, TaskState
 from meld_ros.node_params import BridgeParams, declare
 from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
 from meld_ros.srv import SetTask
@@ -59,7 +59,7 @@ class MujocoBridgeNode(Node):
         self._last_command: tuple[float, np.ndarray] | None = None     # (monotonic time, command)
         self.steps = 0
         if self.p.mode == "lockstep":
-            self.create_subscription(JointState, "/meld/action", self._on_stamped_action, RELIABLE)
+            self.create_subscription(Action, "/meld/action", self._on_stamped_action, RELIABLE)
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         else:
             self.create_subscription(Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
@@ -112,14 +112,14 @@ class MujocoBridgeNode(Node):
         self._episode_over = over
         self._publish(frame)
 
-    def _on_stamped_action(self, msg: JointState) -> None:
+    def _on_stamped_action(self, msg: Action) -> None:
         if self._frame is None or ns_of(msg.header.stamp) != self._frame_ns:
             return                                    # answers an older frame: never step twice
         if self._episode_over:
             self.get_logger().warning("command after the episode's last step dropped; waiting for /sim/set_task",
                                       throttle_duration_sec=5.0)
             return
-        self._step(np.asarray(msg.velocity, dtype=np.float64))
+        self._step(np.asarray(msg.command, dtype=np.float64))
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         self._last_command = (time.monotonic(), np.asarray(msg.data, dtype=np.float64))

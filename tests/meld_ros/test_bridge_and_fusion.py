@@ -1,18 +1,18 @@
 """MuJoCo bridge and camera fusion as real processes: lockstep stepping, fused observations, bad input."""
 import numpy as np
 import pytest
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import Image
 
 from meld_ros.images import array_to_image, image_to_array
-from meld_ros.msg import Reward
+from meld_ros.msg import Action, Reward
 from meld_ros.node_runtime import RELIABLE, ns_of
 from meld_ros.srv import SetTask
 
 
 def _answer(node, pub, obs_msg, velocity):
-    a = JointState()
+    a = Action()
     a.header.stamp = obs_msg.header.stamp
-    a.velocity = list(velocity)
+    a.command = [float(v) for v in velocity]
     pub.publish(a)
 
 
@@ -24,7 +24,7 @@ def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width):
     obs, truth = [], []
     ros_node.create_subscription(Image, "/meld/observation", obs.append, RELIABLE)
     ros_node.create_subscription(Reward, "/sim/reward", truth.append, RELIABLE)
-    act = ros_node.create_publisher(JointState, "/meld/action", RELIABLE)
+    act = ros_node.create_publisher(Action, "/meld/action", RELIABLE)
     client = ros_node.create_client(SetTask, "/sim/set_task")
     assert client.wait_for_service(timeout_sec=30), bridge.stop()[1]
     future = client.call_async(SetTask.Request(task_id=1, task_set="train", seed=7))

@@ -1,0 +1,75 @@
+"""Versioned weights the learner ships to the belief and policy nodes.
+
+A weights file holds what acting needs and nothing more: the configuration,
+the image shape and action size, the latent model's and the actor's
+parameters, and a version number. It is written atomically (temporary file,
+fsync, rename) and read with ``torch.load(weights_only=True)`` like a
+checkpoint; ``sha256`` lets a reader check it got the file the learner
+announced before switching to it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from meld_core.agent import MeldAgent
+from meld_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from meld_core.config import MeldConfig, config_from_dict
+from meld_core.latent_model import LatentModel
+from meld_core.sac import Actor
+from meld_core.latent_model import policy_input_dim
+
+
+@dataclass
+class AgentWeights:
+    version: int
+    cfg: MeldConfig
+    image_shape: tuple[int, int]
+    action_dim: int
+    model_state: dict
+    actor_state: dict
+
+    def make_agent(self) -> MeldAgent:
+        """A MeldAgent (model + actor) with these weights, in eval mode."""
+        c = self.cfg
+        model = LatentModel(c.model, self.image_shape, self.action_dim, c.train.precision, c.train.channels_last)
+        actor = Actor(policy_input_dim(c.model, c.sac.policy_input), self.action_dim, c.sac.hidden)
+        model.load_state_dict(self.model_state)
+        actor.load_state_dict(self.actor_state)
+        model.eval()
+        actor.eval()
+        return MeldAgent(model, actor, c.model.reward_input, c.sac.policy_input)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_weights(path: Path, version: int, cfg: MeldConfig, image_shape, action_dim: int,
+                 model: LatentModel, actor: Actor) -> str:
+    """Write the weights file atomically; returns its sha256."""
+    save_checkpoint(Path(path), {"kind": "weights", "version": int(version), "config": cfg.to_dict(),
+                                 "image_shape": list(image_shape), "action_dim": int(action_dim),
+                                 "model": model.state_dict(), "actor": actor.state_dict()})
+    return sha256_of(path)
+
+
+def load_weights(path: Path, sha256: str | None = None) -> AgentWeights:
+    """Read a weights file; CheckpointError if it is damaged, foreign, or not the announced one."""
+    path = Path(path)
+    if sha256 is not None and path.exists() and sha256_of(path) != sha256:
+        raise CheckpointError(f"weights file {path} does not match the announced sha256")
+    payload = load_checkpoint(path)
+    if payload.get("kind") != "weights":
+        raise CheckpointError(f"{path} is not a meld weights file (kind {payload.get('kind')!r})")
+    try:
+        return AgentWeights(int(payload["version"]), config_from_dict(payload["config"]),
+                            tuple(payload["image_shape"]), int(payload["action_dim"]),
+                            payload["model"], payload["actor"])
+    except Exception as exc:
+        raise CheckpointError(f"weights file {path} is incomplete: {exc}") from None
