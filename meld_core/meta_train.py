@@ -300,6 +300,12 @@ class MetaTrainer:
         self._writer.add_image("model/reconstruction", grid, self.progress.env_steps)
 
     # ---- checkpoints ------------------------------------------------------------------------
+    def export_weights(self, path: Path, version: int) -> str:
+        """Write the acting weights (model + actor) for the belief and policy nodes; returns the sha256."""
+        from meld_core.weights import save_weights
+        return save_weights(path, version, self.cfg, self.env.observation_space.shape[:2], self.env.action_scale,
+                            self.model, self.sac.actor)
+
     def save(self, run_dir: Path | None = None) -> None:
         run_dir = Path(run_dir or self.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,8 @@ from pathlib import Path
 from meld_core.agent import MeldAgent
 from meld_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from meld_core.config import MeldConfig, config_from_dict
-from meld_core.latent_model import LatentModel
+from meld_core.latent_model import LatentModel, policy_input_dim
 from meld_core.sac import Actor
-from meld_core.latent_model import policy_input_dim
 
 
 @dataclass
@@ -27,6 +26,7 @@ class AgentWeights:
     cfg: MeldConfig
     image_shape: tuple[int, int]
     action_dim: int
+    action_scale: list[float]     #: physical units per unit action (the environment's)
     model_state: dict
     actor_state: dict
 
@@ -50,11 +50,12 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_weights(path: Path, version: int, cfg: MeldConfig, image_shape, action_dim: int,
+def save_weights(path: Path, version: int, cfg: MeldConfig, image_shape, action_scale,
                  model: LatentModel, actor: Actor) -> str:
     """Write the weights file atomically; returns its sha256."""
     save_checkpoint(Path(path), {"kind": "weights", "version": int(version), "config": cfg.to_dict(),
-                                 "image_shape": list(image_shape), "action_dim": int(action_dim),
+                                 "image_shape": list(image_shape), "action_dim": len(action_scale),
+                                 "action_scale": [float(v) for v in action_scale],
                                  "model": model.state_dict(), "actor": actor.state_dict()})
     return sha256_of(path)
 
@@ -70,6 +71,6 @@ def load_weights(path: Path, sha256: str | None = None) -> AgentWeights:
     try:
         return AgentWeights(int(payload["version"]), config_from_dict(payload["config"]),
                             tuple(payload["image_shape"]), int(payload["action_dim"]),
-                            payload["model"], payload["actor"])
+                            list(payload["action_scale"]), payload["model"], payload["actor"])
     except Exception as exc:
         raise CheckpointError(f"weights file {path} is incomplete: {exc}") from None

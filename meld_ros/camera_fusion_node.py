@@ -2,7 +2,10 @@
 
 Frames are matched in time within ``slop_s`` (``meld_ros.fusion.CameraAligner``),
 each resized to ``image_size`` square and put side by side in the order of
-``camera_topics``; the observation carries the first camera's stamp. A
+``camera_topics``; the observation carries the first camera's stamp. A frame
+re-sent with the stamp of the last observation (the bridge's lockstep
+heartbeat) re-sends that observation, so a message lost before a late
+subscriber matched cannot stall the loop. A
 malformed image is logged and dropped; a stale or missing camera is reported
 on /diagnostics and no observation is published, never a half-stale one.
 """
@@ -28,6 +31,7 @@ class CameraFusionNode(Node):
         self.pub = self.create_publisher(Image, self.p.observation_topic, RELIABLE)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
+        self._last, self._last_ns = None, -1
         self.published = 0
         for k, topic in enumerate(self.p.camera_topics):
             self.create_subscription(Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
@@ -40,11 +44,17 @@ class CameraFusionNode(Node):
             self.dropped[k] += 1
             self.get_logger().warning(f"{self.p.camera_topics[k]}: image dropped: {exc}", throttle_duration_sec=2.0)
             return
-        frames = self.aligner.add(k, ns_of(msg.header.stamp), image)
+        ns = ns_of(msg.header.stamp)
+        if k == 0 and self._last is not None and ns == self._last_ns:
+            self.pub.publish(self._last)          # a re-sent frame (lockstep): pass the same observation on
+            return
+        frames = self.aligner.add(k, ns, image)
         if frames is None:
             return
         fused = fuse([f.image for f in frames], self.p.image_size)
-        self.pub.publish(array_to_image(fused, stamp_of(frames[0].stamp_ns), frame_id="meld_observation"))
+        self._last_ns = frames[0].stamp_ns
+        self._last = array_to_image(fused, stamp_of(self._last_ns), frame_id="meld_observation")
+        self.pub.publish(self._last)
         self.published += 1
 
     def _diagnostics(self) -> None:

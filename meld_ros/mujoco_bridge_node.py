@@ -13,7 +13,9 @@ Modes (parameter ``mode``):
   answers the latest frame: the policy's stamped copy on ``/meld/action``
   (``meld_ros/Action``, header stamp = the frame it answers) is what steps
   the simulation; /clock carries the simulated time, so the graph runs
-  as fast as it can compute under ``use_sim_time``.
+  as fast as it can compute under ``use_sim_time``. Nothing is published
+  before the first ``/sim/set_task``; a frame left unanswered is sent again
+  (same stamp) every ``republish_s``.
 - ``realtime``: a timer at the control rate steps with the latest command,
   or zero if none arrived within ``command_timeout_s``; stamps are ROS time.
 
@@ -64,7 +66,8 @@ class MujocoBridgeNode(Node):
         else:
             self.create_subscription(Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
             self.create_timer(self.env.control_period, self._on_timer)
-        self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))
+        if self.p.mode == "realtime":          # like hardware, running from the start
+            self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))
         self.get_logger().info(f"{self.p.env} in {self.p.mode} mode, {self.stepper.n_cameras} camera(s), "
                                f"control period {self.env.control_period:.3f} s")
 

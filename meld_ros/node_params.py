@@ -51,6 +51,54 @@ class FusionParams:
     diagnostics_period_s: float
 
 
+@dataclass(frozen=True)
+class RewardParams:
+    source: str
+    ground_truth_topic: str
+    reward_topic: str
+
+    def __post_init__(self):
+        if self.source != "sim":
+            raise ConfigError(f"reward_sensing.source must be sim (hardware sources come with the hardware "
+                              f"driver), got {self.source!r}")
+
+
+@dataclass(frozen=True)
+class BeliefParams:
+    weights: str
+    observation_topic: str
+    reward_topic: str
+    action_topic: str
+    belief_topic: str
+    reconstruction_topic: str
+    publish_reconstruction: bool
+    model_update_topic: str
+    reward_input: str
+    action_wait_s: float
+
+    def __post_init__(self):
+        if self.reward_input not in ("", "dense", "sparse", "none"):
+            raise ConfigError(f"belief.reward_input must be '', dense, sparse or none, got {self.reward_input!r}")
+
+
+@dataclass(frozen=True)
+class PolicyParams:
+    weights: str
+    belief_topic: str
+    command_topic: str
+    action_topic: str
+    model_update_topic: str
+    estop_topic: str
+    velocity_limits: tuple[float, ...]
+    watchdog_timeout_s: float
+    watchdog_period_s: float
+    deterministic: bool
+
+    def __post_init__(self):
+        if not self.watchdog_timeout_s > 0 or not self.watchdog_period_s > 0:
+            raise ConfigError("policy.watchdog_timeout_s and policy.watchdog_period_s must be > 0")
+
+
 def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
     data = yaml.safe_load(Path(path).read_text()) or {}
     try:
@@ -62,10 +110,17 @@ def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
 def declare(node, cls, section: str | None = None):
     """Declare ``cls``'s fields on ``node`` with graph.yaml defaults; return the typed values."""
     section = section or node.get_name()
+    from rclpy.parameter import Parameter
+
     values = {}
     for name, default in defaults(section).items():
-        values[name] = node.declare_parameter(name, list(default) if isinstance(default, (list, tuple)) else default).value
+        if isinstance(default, (list, tuple)) and not default:       # an empty list has no type of its own
+            value = node.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY).value
+            values[name] = [] if value is None else list(value)
+        else:
+            value = node.declare_parameter(name, list(default) if isinstance(default, (list, tuple)) else default).value
+            values[name] = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else value
     return build_dataclass(cls, values, section)
 
 
-__all__ = ["BridgeParams", "FusionParams", "declare", "defaults"]
+__all__ = ["BeliefParams", "BridgeParams", "FusionParams", "PolicyParams", "RewardParams", "declare", "defaults"]

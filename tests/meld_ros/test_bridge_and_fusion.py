@@ -40,11 +40,12 @@ def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width):
     stamps = [ns_of(m.header.stamp) for m in obs[-6:]]
     assert all(b > a for a, b in zip(stamps, stamps[1:]))
     assert image_to_array(obs[-1]).shape == (64, width, 3)
-    # a stale answer (to an old frame) does not step the simulation
-    seen = len(obs)
+    # a stale answer (to an old frame) does not step the simulation (the heartbeat may re-send
+    # the current frame: same stamp)
+    latest = ns_of(obs[-1].header.stamp)
     _answer(ros_node, act, obs[-3], [0.1] * n_act)
-    ros_node.spin_until(lambda: len(obs) > seen, timeout=2.0)
-    assert len(obs) == seen
+    ros_node.spin_until(lambda: ns_of(obs[-1].header.stamp) != latest, timeout=2.0)
+    assert ns_of(obs[-1].header.stamp) == latest
     assert truth and truth[-1].step >= 5
     assert bridge.stop()[0] == 0 and fusion.stop()[0] == 0      # clean exit on SIGINT
 

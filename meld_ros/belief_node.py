@@ -1,0 +1,181 @@
+"""Belief inference node: one posterior update per control step, q(z_t | x_t, r_t, z_{t-1}, a_{t-1}).
+
+For every stamp t it waits for the observation image and the reward of that
+stamp and, after the first step of a trial, for the action that answered the
+previous frame (``meld_ros/Action``, stamped with that frame); then it runs
+``MeldAgent.update`` and publishes the belief (``meld_ros/Belief``, stamp t)
+and, optionally, the decoded reconstruction image. Frames are processed in
+stamp order, each once (a re-sent frame gets the same belief again). The latent is reset only
+at a trial's start: the ``~/reset`` service (std_srvs/Trigger) makes the next
+frame the first of a trial.
+
+Weights: ``weights`` (a file from the learner) at start, then every
+``meld_ros/ModelUpdate``: the file is checked (sha256) and loaded, and the
+node switches to it at the next trial start, so one trial is never split
+between two models. Malformed images, images of the wrong size and NaN
+rewards are logged and dropped with the node alive.
+"""
+from __future__ import annotations
+
+import time
+
+from rclpy.clock import Clock as RosClock, ClockType
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
+
+from meld_core.agent import select_reward
+from meld_core.checkpoint import CheckpointError
+from meld_core.weights import AgentWeights, load_weights
+from meld_ros.images import ImageError, array_to_image, image_to_array
+from meld_ros.msg import Action, Belief, ModelUpdate, Reward
+from meld_ros.node_params import BeliefParams, declare
+from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
+
+
+class BeliefNode(Node):
+    def __init__(self):
+        super().__init__("belief")
+        self.p: BeliefParams = declare(self, BeliefParams)
+        self.agent = None
+        self.version = 0
+        self._pending: AgentWeights | None = None
+        if self.p.weights:
+            self._adopt(load_weights(self.p.weights))
+        self.belief_pub = self.create_publisher(Belief, self.p.belief_topic, RELIABLE)
+        self.recon_pub = self.create_publisher(Image, self.p.reconstruction_topic, RELIABLE)
+        self.create_subscription(Image, self.p.observation_topic, self._on_image, RELIABLE)
+        self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RELIABLE)
+        self.create_subscription(Action, self.p.action_topic, self._on_action, RELIABLE)
+        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, RELIABLE)
+        self.create_service(Trigger, "~/reset", self._on_reset)
+        self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
+        self._images: dict[int, object] = {}
+        self._rewards: dict[int, Reward] = {}
+        self._actions: dict[int, Action] = {}
+        self._last_ns = -1                 # stamp of the last frame processed
+        self._trial_start = True
+        self._waiting_since: dict[int, float] = {}
+        self.trial = 0
+        self.updates = 0
+        self._last_belief = None
+
+    # ---- weights ---------------------------------------------------------------------
+    def _adopt(self, w: AgentWeights) -> None:
+        self.agent = w.make_agent()
+        if self.p.reward_input:
+            self.agent.reward_input = self.p.reward_input
+        self.version = w.version
+        self.get_logger().info(f"using weights version {w.version} (reward input {self.agent.reward_input})")
+
+    def _on_model_update(self, msg: ModelUpdate) -> None:
+        try:
+            w = load_weights(msg.path, sha256=msg.sha256 or None)
+        except CheckpointError as exc:
+            self.get_logger().error(f"model update {msg.version} refused: {exc}")
+            return
+        if self.agent is None:
+            self._adopt(w)
+        else:
+            self._pending = w               # switch at the next trial start
+
+    def _on_reset(self, request, response):
+        if self._pending is not None:
+            self._adopt(self._pending)
+            self._pending = None
+        self._trial_start = True
+        self.trial += 1
+        self._images.clear()
+        self._rewards.clear()
+        response.success, response.message = True, f"trial {self.trial}: next frame starts it"
+        return response
+
+    # ---- inputs ------------------------------------------------------------------------
+    def _on_image(self, msg: Image) -> None:
+        ns = ns_of(msg.header.stamp)
+        if ns == self._last_ns and self._last_belief is not None:
+            self.belief_pub.publish(self._last_belief)      # re-sent frame: the same belief again
+            return
+        if ns <= self._last_ns:
+            return
+        try:
+            image = image_to_array(msg)
+            if self.agent is not None and image.shape != (*self.agent.model.image_shape, 3):
+                raise ImageError(f"observation is {image.shape[1]}x{image.shape[0]}, the model takes "
+                                 f"{self.agent.model.image_shape[1]}x{self.agent.model.image_shape[0]}")
+        except ImageError as exc:
+            self.get_logger().warning(f"observation dropped: {exc}", throttle_duration_sec=2.0)
+            return
+        self._images[ns] = image
+        self._try()
+
+    def _on_reward(self, msg: Reward) -> None:
+        ns = ns_of(msg.header.stamp)
+        if ns > self._last_ns:
+            self._rewards[ns] = msg
+            self._try()
+
+    def _on_action(self, msg: Action) -> None:
+        self._actions[ns_of(msg.header.stamp)] = msg
+        for old in [k for k in self._actions if k < self._last_ns]:
+            del self._actions[old]
+        self._try()
+
+    # ---- one update ---------------------------------------------------------------------
+    def _try(self) -> None:
+        while self.agent is not None:
+            ready = sorted(set(self._images) & set(self._rewards))
+            if not ready:
+                return
+            ns = ready[0]
+            prev = None
+            if not self._trial_start:
+                prev = self._actions.get(self._last_ns)
+                if prev is None:
+                    start = self._waiting_since.setdefault(ns, time.monotonic())
+                    if time.monotonic() - start < self.p.action_wait_s:
+                        return                      # the previous action is still on its way
+                    self.get_logger().warning("no action for the previous frame: frame skipped")
+                    self._discard(ns)
+                    continue
+            self._update(ns, self._images.pop(ns), self._rewards.pop(ns), prev)
+
+    def _discard(self, ns: int) -> None:
+        self._images.pop(ns, None)
+        self._rewards.pop(ns, None)
+        self._waiting_since.pop(ns, None)
+
+    def _update(self, ns, image, reward: Reward, prev: Action | None) -> None:
+        self._waiting_since.pop(ns, None)
+        if self._trial_start:
+            self.agent.reset()
+        r = select_reward(self.agent.reward_input, reward.dense, reward.sparse)
+        try:
+            b = self.agent.update(image, r, None if prev is None else list(prev.normalized))
+        except ValueError as exc:
+            self.get_logger().warning(f"frame dropped: {exc}", throttle_duration_sec=2.0)
+            return
+        self._trial_start = False
+        self._last_ns = ns
+        for old in [k for k in list(self._images) if k <= ns]:
+            self._discard(old)
+        for old in [k for k in list(self._rewards) if k <= ns]:
+            self._rewards.pop(old, None)
+        msg = Belief(latent_mean=b.mean.reshape(-1).tolist(), latent_std=b.std.reshape(-1).tolist(),
+                     latent_sample=b.sample.reshape(-1).tolist(), predicted_reward=b.reward_mean,
+                     predicted_reward_std=b.reward_std, step=b.step, episode=0, trial=self.trial,
+                     model_version=self.version)
+        msg.header.stamp = stamp_of(ns)
+        self.belief_pub.publish(msg)
+        self._last_belief = msg
+        self.updates += 1
+        if self.p.publish_reconstruction:
+            self.recon_pub.publish(array_to_image(self.agent.reconstruction(), stamp_of(ns), "meld_reconstruction"))
+
+
+def main(args=None):
+    return run(BeliefNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

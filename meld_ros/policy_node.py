@@ -1,0 +1,126 @@
+"""Policy node: the SAC actor on the belief, publishing bounded joint-velocity commands.
+
+For every ``meld_ros/Belief`` it computes a ~ pi(a | z_t) with the actor of
+the same model version, the command clamp(a * action_scale, velocity_limits)
+(``meld_ros.safety``), and publishes it as ``std_msgs/Float64MultiArray`` on
+``command_topic`` plus a stamped record ``meld_ros/Action`` (stamp = the
+belief's) on ``action_topic``.
+
+Safety: a watchdog on a steady clock commands zero while no belief has
+arrived for ``watchdog_timeout_s`` (the belief node died or stalled); a true
+``std_msgs/Bool`` on ``estop_topic`` latches zero commands until the
+``/meld/estop_release`` service (std_srvs/Trigger) is called. A belief of the
+wrong size or with NaNs is logged and answered with zero.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rclpy.clock import Clock as RosClock, ClockType
+from rclpy.node import Node
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import Trigger
+
+from meld_core.agent import act_on, actor_input
+from meld_core.checkpoint import CheckpointError
+from meld_core.weights import AgentWeights, load_weights
+from meld_ros.msg import Action, Belief, ModelUpdate
+from meld_ros.node_params import PolicyParams, declare
+from meld_ros.node_runtime import RELIABLE, run
+from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
+
+
+class PolicyNode(Node):
+    def __init__(self):
+        super().__init__("policy")
+        self.p: PolicyParams = declare(self, PolicyParams)
+        self.actors: dict[int, object] = {}
+        self.policy_input = "sample"
+        self.scale = self.limits = None
+        if self.p.weights:
+            self._adopt(load_weights(self.p.weights))
+        self.cmd_pub = self.create_publisher(Float64MultiArray, self.p.command_topic, RELIABLE)
+        self.action_pub = self.create_publisher(Action, self.p.action_topic, RELIABLE)
+        self.create_subscription(Belief, self.p.belief_topic, self._on_belief, RELIABLE)
+        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, RELIABLE)
+        self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)
+        self.create_service(Trigger, "/meld/estop_release", self._on_release)
+        self.watchdog = Watchdog(self.p.watchdog_timeout_s)
+        self.estop = EStop()
+        steady = RosClock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(self.p.watchdog_period_s, self._on_watchdog, clock=steady)
+        self.zero_commands = 0
+        self._last_action: Action | None = None
+
+    def _adopt(self, w: AgentWeights) -> None:
+        self.actors[w.version] = w.make_agent().actor
+        for old in sorted(self.actors)[:-2]:             # the current and the previous version
+            del self.actors[old]
+        self.policy_input = w.cfg.sac.policy_input
+        self.scale = np.asarray(w.action_scale, float)
+        self.limits = check_limits(self.p.velocity_limits or w.action_scale)
+        if self.limits.shape != self.scale.shape:
+            raise ValueError(f"velocity_limits has {self.limits.size} values, the robot has {self.scale.size} joints")
+
+    def _on_model_update(self, msg: ModelUpdate) -> None:
+        try:
+            self._adopt(load_weights(msg.path, sha256=msg.sha256 or None))
+        except (CheckpointError, ValueError) as exc:
+            self.get_logger().error(f"model update {msg.version} refused: {exc}")
+
+    def _zero(self) -> None:
+        if self.scale is not None:
+            self.cmd_pub.publish(Float64MultiArray(data=[0.0] * self.scale.size))
+            self.zero_commands += 1
+
+    def _on_belief(self, msg: Belief) -> None:
+        self.watchdog.feed(time.monotonic_ns())
+        if self.estop.engaged:
+            self._zero()
+            return
+        if self._last_action is not None and msg.header.stamp == self._last_action.header.stamp:
+            self.cmd_pub.publish(Float64MultiArray(data=list(self._last_action.command)))
+            self.action_pub.publish(self._last_action)       # a re-sent belief: the same action, not a new sample
+            return
+        actor = self.actors.get(msg.model_version)
+        if actor is None:
+            self.get_logger().warning(f"no actor for model version {msg.model_version}", throttle_duration_sec=2.0)
+            self._zero()
+            return
+        try:
+            a = act_on(actor, actor_input(self.policy_input, msg.latent_mean, msg.latent_std, msg.latent_sample),
+                       self.p.deterministic)
+            command = clamp_command(a * self.scale, self.limits)
+        except (ValueError, RuntimeError, CommandError) as exc:
+            self.get_logger().warning(f"belief answered with zero: {exc}", throttle_duration_sec=2.0)
+            self._zero()
+            return
+        self.cmd_pub.publish(Float64MultiArray(data=command.tolist()))
+        out = Action(normalized=a.tolist(), command=command.tolist(), model_version=msg.model_version)
+        out.header.stamp = msg.header.stamp
+        self.action_pub.publish(out)
+        self._last_action = out
+
+    def _on_watchdog(self) -> None:
+        if self.watchdog.expired(time.monotonic_ns()) or self.estop.engaged:
+            self._zero()
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data and not self.estop.engaged:
+            self.estop.trigger()
+            self._zero()
+            self.get_logger().error("E-STOP: commands latched at zero until /meld/estop_release")
+
+    def _on_release(self, request, response):
+        self.estop.release()
+        response.success, response.message = True, "e-stop released"
+        return response
+
+
+def main(args=None):
+    return run(PolicyNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

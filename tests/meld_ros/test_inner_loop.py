@@ -1,0 +1,101 @@
+"""The control loop as real processes: bridge -> fusion -> belief -> policy -> bridge (lockstep),
+with reward sensing; then the policy's safety: watchdog and e-stop; bad messages dropped."""
+import math
+import time
+
+import numpy as np
+import pytest
+from sensor_msgs.msg import Image
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import Trigger
+
+from meld_core.config import load_config
+from meld_core.meta_train import MetaTrainer
+from meld_ros.images import array_to_image
+from meld_ros.msg import Action, Belief, Reward
+from meld_ros.node_runtime import RELIABLE, ns_of
+from meld_ros.srv import SetTask
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    d = tmp_path_factory.mktemp("graph")
+    trainer = MetaTrainer(load_config("tiny", {"train.iterations": 1}), d / "run", resume=False)
+    trainer.run(progress_bar=False)
+    trainer.export_weights(d / "weights.pt", version=1)
+    return d / "weights.pt"
+
+
+def _loop(start_node, weights):
+    nodes = {
+        "bridge": start_node("mujoco_bridge_node", {"env": "point2d"}),
+        "fusion": start_node("camera_fusion_node", {"camera_topics": "['/camera/scene/image_raw']"}),
+        "reward": start_node("reward_node"),
+        "belief": start_node("belief_node", {"weights": str(weights)}),
+        "policy": start_node("policy_node", {"weights": str(weights), "watchdog_timeout_s": 0.3}),
+    }
+    return nodes
+
+
+def _call(ros_node, client, request):
+    assert client.wait_for_service(timeout_sec=30)
+    future = client.call_async(request)
+    assert ros_node.spin_until(future.done)
+    return future.result()
+
+
+def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
+    nodes = _loop(start_node, weights)
+    beliefs, actions, commands = [], [], []
+    ros_node.create_subscription(Belief, "/meld/belief", beliefs.append, RELIABLE)
+    ros_node.create_subscription(Action, "/meld/action", actions.append, RELIABLE)
+    ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", commands.append, RELIABLE)
+    reset = ros_node.create_client(Trigger, "/belief/reset")
+    set_task = ros_node.create_client(SetTask, "/sim/set_task")
+    assert _call(ros_node, reset, Trigger.Request()).success
+    assert _call(ros_node, set_task, SetTask.Request(task_id=2, task_set="train", seed=3)).success
+    # the loop closes by itself: 15 steps to the end of the episode
+    ok = ros_node.spin_until(lambda: beliefs and beliefs[-1].step >= 15, timeout=60)
+    assert ok, {k: n.stop()[1][-2000:] for k, n in nodes.items()}
+    by_stamp = {ns_of(b.header.stamp): b.step for b in beliefs}         # a re-sent frame repeats a belief
+    assert sorted(by_stamp.values()) == list(range(16))                 # one update per step, in order
+    action_stamps = {ns_of(a.header.stamp) for a in actions}
+    assert action_stamps <= set(by_stamp) and len(action_stamps & set(by_stamp)) >= 15   # each answers a belief
+    assert all(abs(c) <= 2.0 + 1e-9 for a in actions for c in a.command)      # point2d: |v| <= 2 m/s
+    assert beliefs[-1].model_version == 1 and len(beliefs[-1].latent_sample) == len(beliefs[-1].latent_mean)
+
+    # e-stop: zero commands while engaged, whatever the beliefs say
+    estop = ros_node.create_publisher(Bool, "/meld/estop", RELIABLE)
+    estop.publish(Bool(data=True))
+    n = len(commands)
+    assert ros_node.spin_until(lambda: len(commands) > n + 3, timeout=10)
+    assert all(not any(c.data) for c in commands[n + 1:])
+    release = ros_node.create_client(Trigger, "/meld/estop_release")
+    assert _call(ros_node, release, Trigger.Request()).success
+
+    # bad messages are dropped, nodes stay alive
+    obs_pub = ros_node.create_publisher(Image, "/meld/observation", RELIABLE)
+    rew_pub = ros_node.create_publisher(Reward, "/meld/reward", RELIABLE)
+    truth_pub = ros_node.create_publisher(Reward, "/sim/reward", RELIABLE)
+    bad_image = array_to_image(np.zeros((32, 32, 3), np.uint8))
+    bad_image.header.stamp.sec = 10_000
+    bad_reward = Reward(dense=math.nan)
+    bad_reward.header.stamp.sec = 10_000
+    ros_node.spin_until(lambda: False, timeout=1.0)
+    obs_pub.publish(bad_image)
+    rew_pub.publish(bad_reward)
+    truth_pub.publish(bad_reward)
+    ros_node.spin_until(lambda: False, timeout=1.0)
+    assert all(p.proc.poll() is None for p in nodes.values())
+
+    # the belief node dies: the policy commands zero within its watchdog timeout
+    nodes["belief"].proc.kill()
+    time.sleep(0.5)
+    n = len(commands)
+    assert ros_node.spin_until(lambda: len(commands) > n + 2, timeout=10)
+    assert all(not any(c.data) for c in commands[n:])
+
+    for name, node in nodes.items():
+        if name != "belief":
+            code, out = node.stop()
+            assert code == 0, f"{name} exited {code}:\n{out[-2000:]}"
