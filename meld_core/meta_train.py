@@ -74,6 +74,11 @@ class MetaTrainer:
         self.progress = Progress()
         self.cache = TransitionCache(cfg.sac.cache_transitions) if cfg.sac.cache_transitions else None
         self.agent = MeldAgent(self.model, self.sac.actor, cfg.model.reward_input, cfg.sac.policy_input)
+        # Where trials come from and where the new weights go: the environment in this process by
+        # default; the ROS learner node plugs in collection and evaluation through the node graph.
+        self.collector = self.collect               # (n_trials, random_policy) -> trials, added to replay
+        self.evaluator = self.evaluate              # () -> {"success_per_episode": [...], ...}
+        self.on_new_weights = lambda: None          # called after every training phase
         self._writer = None
         if resume and (self.run_dir / CHECKPOINT_FILE).exists():
             self.load(self.run_dir)
@@ -228,8 +233,9 @@ class MetaTrainer:
         start = time.monotonic() - self.progress.train_time_s
         if not self.progress.pretrained:
             if self.replay.num_trials() < t.pretrain_trials:
-                self.collect(t.pretrain_trials - self.replay.num_trials(), random_policy=True)
+                self.collector(t.pretrain_trials - self.replay.num_trials(), True)
             stats = self.train_phase(t.pretrain_model_steps, 0)
+            self.on_new_weights()
             self.progress.pretrained = True
             self._log_scalars(stats, "pretrain")
             self.progress.train_time_s = time.monotonic() - start
@@ -242,11 +248,12 @@ class MetaTrainer:
                 log(f"time budget of {t.time_budget_s:.0f} s reached")
                 break
             t0 = time.monotonic()
-            trials = self.collect(t.trials_per_iteration, random_policy=False)
+            trials = self.collector(t.trials_per_iteration, False)
             t1 = time.monotonic()
             n_env = len(trials) * self.trial_length
             stats = self.train_phase(self._steps_for(t.model_steps_per_env_step, n_env),
                                      self._steps_for(t.ac_steps_per_env_step, n_env))
+            self.on_new_weights()
             stats["time/collect_s"], stats["time/train_s"] = t1 - t0, time.monotonic() - t1
             stats["train/success_last_episode"] = float(np.mean([tr.episode_success(self.env.episode_length)[-1] for tr in trials]))
             stats["train/return"] = float(np.mean([tr.dense[1:].sum() for tr in trials]))
@@ -277,7 +284,7 @@ class MetaTrainer:
         self._writer.add_scalar("train/model_steps", self.progress.model_steps, step)
 
     def _evaluate_and_log(self) -> dict:
-        result = self.evaluate()
+        result = self.evaluator()
         result.update(iteration=self.progress.iteration, env_steps=self.progress.env_steps,
                       time_s=round(self.progress.train_time_s, 1))
         self.progress.evals.append(result)

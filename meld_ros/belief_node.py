@@ -30,7 +30,7 @@ from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
-from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
+from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of, run, stamp_of
 
 
 class BeliefNode(Node):
@@ -47,7 +47,7 @@ class BeliefNode(Node):
         self.create_subscription(Image, self.p.observation_topic, self._on_image, RELIABLE)
         self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RELIABLE)
         self.create_subscription(Action, self.p.action_topic, self._on_action, RELIABLE)
-        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, RELIABLE)
+        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
         self._images: dict[int, object] = {}

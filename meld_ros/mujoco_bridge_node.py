@@ -119,9 +119,7 @@ class MujocoBridgeNode(Node):
         if self._frame is None or ns_of(msg.header.stamp) != self._frame_ns:
             return                                    # answers an older frame: never step twice
         if self._episode_over:
-            self.get_logger().warning("command after the episode's last step dropped; waiting for /sim/set_task",
-                                      throttle_duration_sec=5.0)
-            return
+            return                                    # the policy answered the last frame: nothing to step
         self._step(np.asarray(msg.command, dtype=np.float64))
 
     def _on_command(self, msg: Float64MultiArray) -> None:

@@ -99,6 +99,43 @@ class PolicyParams:
             raise ConfigError("policy.watchdog_timeout_s and policy.watchdog_period_s must be > 0")
 
 
+@dataclass(frozen=True)
+class ResetRigParams:
+    driver: str
+    task_topic: str
+
+    def __post_init__(self):
+        if self.driver != "sim":
+            raise ConfigError(f"reset_rig.driver must be sim (the hardware driver comes later), got {self.driver!r}")
+
+
+@dataclass(frozen=True)
+class LearnerParams:
+    mode: str
+    env: str
+    trials: int
+    profile: str
+    overrides: str
+    run_dir: str
+    observation_topic: str
+    reward_topic: str
+    action_topic: str
+    model_update_topic: str
+    episode_timeout_s: float
+
+    def __post_init__(self):
+        if self.mode not in ("train", "meta_test"):
+            raise ConfigError(f"learner.mode must be train or meta_test, got {self.mode!r}")
+        if self.trials < 1:
+            raise ConfigError(f"learner.trials must be >= 1, got {self.trials}")
+
+    def override_list(self) -> list[str]:
+        value = yaml.safe_load(self.overrides) or []
+        if not isinstance(value, list):
+            raise ConfigError(f"learner.overrides must be a YAML list of section.key=value, got {self.overrides!r}")
+        return [str(v) for v in value] + ([f"train.env={self.env}"] if self.env else [])
+
+
 def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
     data = yaml.safe_load(Path(path).read_text()) or {}
     try:
@@ -110,17 +147,22 @@ def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
 def declare(node, cls, section: str | None = None):
     """Declare ``cls``'s fields on ``node`` with graph.yaml defaults; return the typed values."""
     section = section or node.get_name()
+    from rclpy.exceptions import InvalidParameterTypeException
     from rclpy.parameter import Parameter
 
     values = {}
     for name, default in defaults(section).items():
-        if isinstance(default, (list, tuple)) and not default:       # an empty list has no type of its own
-            value = node.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY).value
-            values[name] = [] if value is None else list(value)
-        else:
-            value = node.declare_parameter(name, list(default) if isinstance(default, (list, tuple)) else default).value
-            values[name] = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else value
+        try:
+            if isinstance(default, (list, tuple)) and not default:       # an empty list has no type of its own
+                value = node.declare_parameter(name, Parameter.Type.DOUBLE_ARRAY).value
+                values[name] = [] if value is None else list(value)
+            else:
+                value = node.declare_parameter(name, list(default) if isinstance(default, (list, tuple)) else default).value
+                values[name] = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else value
+        except InvalidParameterTypeException as exc:
+            raise ConfigError(f"{section}.{name}: wrong type ({exc})") from None
     return build_dataclass(cls, values, section)
 
 
-__all__ = ["BeliefParams", "BridgeParams", "FusionParams", "PolicyParams", "RewardParams", "declare", "defaults"]
+__all__ = ["BeliefParams", "BridgeParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",
+           "RewardParams", "declare", "defaults"]

@@ -8,13 +8,12 @@ A bad parameter (ConfigError) is printed as one line and exits with status 2.
 """
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Callable
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
@@ -22,6 +21,10 @@ from meld_core.config import ConfigError
 
 #: every data topic of the graph: reliable, last 10 (a lost frame would be a lost control step)
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+
+
+#: state that a late subscriber must still get (the current task, the latest weights)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def stamp_of(ns: int):
@@ -35,8 +38,7 @@ def ns_of(stamp) -> int:
 
 
 def run(make_node: Callable[[], "rclpy.node.Node"], args=None) -> int:
-    rclpy.init(args=args if args is not None else sys.argv)
-    signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
+    rclpy.init(args=args if args is not None else sys.argv)     # rclpy handles SIGINT and SIGTERM itself
     node = None
     try:
         node = make_node()

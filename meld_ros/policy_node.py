@@ -27,7 +27,7 @@ from meld_core.checkpoint import CheckpointError
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import RELIABLE, run
+from meld_ros.node_runtime import LATCHED, RELIABLE, run
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -43,7 +43,7 @@ class PolicyNode(Node):
         self.cmd_pub = self.create_publisher(Float64MultiArray, self.p.command_topic, RELIABLE)
         self.action_pub = self.create_publisher(Action, self.p.action_topic, RELIABLE)
         self.create_subscription(Belief, self.p.belief_topic, self._on_belief, RELIABLE)
-        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, RELIABLE)
+        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)
         self.create_service(Trigger, "/meld/estop_release", self._on_release)
         self.watchdog = Watchdog(self.p.watchdog_timeout_s)
@@ -51,6 +51,8 @@ class PolicyNode(Node):
         steady = RosClock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(self.p.watchdog_period_s, self._on_watchdog, clock=steady)
         self.zero_commands = 0
+        self.deterministic = self.p.deterministic
+        self.add_on_set_parameters_callback(self._on_parameters)
         self._last_action: Action | None = None
 
     def _adopt(self, w: AgentWeights) -> None:
@@ -62,6 +64,13 @@ class PolicyNode(Node):
         self.limits = check_limits(self.p.velocity_limits or w.action_scale)
         if self.limits.shape != self.scale.shape:
             raise ValueError(f"velocity_limits has {self.limits.size} values, the robot has {self.scale.size} joints")
+
+    def _on_parameters(self, params):
+        from rcl_interfaces.msg import SetParametersResult
+        for prm in params:
+            if prm.name == "deterministic":
+                self.deterministic = bool(prm.value)     # the learner evaluates with the actor's mean
+        return SetParametersResult(successful=True)
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
         try:
@@ -90,7 +99,7 @@ class PolicyNode(Node):
             return
         try:
             a = act_on(actor, actor_input(self.policy_input, msg.latent_mean, msg.latent_std, msg.latent_sample),
-                       self.p.deterministic)
+                       self.deterministic)
             command = clamp_command(a * self.scale, self.limits)
         except (ValueError, RuntimeError, CommandError) as exc:
             self.get_logger().warning(f"belief answered with zero: {exc}", throttle_duration_sec=2.0)

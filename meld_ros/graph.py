@@ -1,0 +1,105 @@
+"""The node graphs of meld, described once (no ROS here).
+
+A graph is a list of ``NodeSpec`` (node name, the meld_ros module that runs
+it, parameter overrides on top of params/graph.yaml) built from launch
+arguments. Two things read it: the real ``launch/*.launch.py`` files (for
+``ros2 launch meld_ros ...`` on a ROS 2 Jazzy install) and ``meld launch``
+(``meld_ros/launcher.py``), which starts the same nodes as processes where the
+``launch`` package is not installed.
+
+Graphs and their arguments (defaults in ``ARGUMENTS``):
+
+- ``sim_meta_train``: MuJoCo bridge (lockstep) -> camera fusion -> reward
+  sensing -> belief -> policy, reset rig (sim driver), learner. ``env``,
+  ``profile``, ``run_dir``, ``overrides``.
+- ``sim_meta_test``: the same without training: the learner node in meta-test
+  mode loads ``checkpoint`` (a run directory), ships its weights and runs
+  ``trials`` trials per held-out task with the sparse or dense reward the
+  checkpoint's model takes, printing success per episode.
+- ``widowx_meta_train`` / ``widowx_meta_test``: the WidowX cable insertion;
+  ``use_sim:=true`` puts the MuJoCo bridge behind the hardware's topics,
+  ``use_sim:=false`` expects the robot's drivers (cameras on
+  ``/camera/{scene,wrist}/image_raw``, joint states, the velocity controller)
+  and the rig's hardware driver.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from meld_sim_bridge.registry import ENVIRONMENTS
+
+TWO_CAMERA_ENVS = {"sawyer-reacher", "sawyer-peg", "sawyer-shelf", "sawyer-button", "widowx-cable"}
+CAMERAS = ["/camera/scene/image_raw", "/camera/wrist/image_raw"]
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    name: str                      #: ROS node name (and its section in params/graph.yaml)
+    module: str                    #: meld_ros.<module> runs it; the installed executable is <name>
+    parameters: dict = field(default_factory=dict)
+    main: bool = False             #: the graph is done when this node exits
+
+
+ARGUMENTS = {
+    "sim_meta_train": {"env": "point2d", "profile": "cpu", "run_dir": "runs/graph", "overrides": "[]",
+                       "params_file": "", "use_sim": "true"},
+    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "params_file": "", "use_sim": "true"},
+    "widowx_meta_train": {"use_sim": "false", "profile": "cpu", "run_dir": "runs/widowx", "overrides": "[]",
+                          "params_file": ""},
+    "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "params_file": ""},
+}
+
+
+class GraphError(ValueError):
+    """An unknown graph or argument, or a combination that cannot run."""
+
+
+def _truthy(value: str, key: str) -> bool:
+    v = str(value).lower()
+    if v not in ("true", "false", "1", "0"):
+        raise GraphError(f"{key} must be true or false, got {value!r}")
+    return v in ("true", "1")
+
+
+def resolve_arguments(graph: str, given: dict[str, str]) -> dict[str, str]:
+    if graph not in ARGUMENTS:
+        raise GraphError(f"unknown graph {graph!r}; graphs: {sorted(ARGUMENTS)}")
+    unknown = set(given) - set(ARGUMENTS[graph])
+    if unknown:
+        raise GraphError(f"{graph} has no argument(s) {sorted(unknown)}; arguments: {sorted(ARGUMENTS[graph])}")
+    return {**ARGUMENTS[graph], **given}
+
+
+def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpec]:
+    args = resolve_arguments(graph, given or {})
+    use_sim = _truthy(args["use_sim"], "use_sim")
+    env = "widowx-cable" if graph.startswith("widowx") else args["env"]
+    if env not in ENVIRONMENTS:
+        raise GraphError(f"unknown env {env!r}; environments: {sorted(ENVIRONMENTS)}")
+    cameras = CAMERAS if env in TWO_CAMERA_ENVS else CAMERAS[:1]
+    sim_time = {"use_sim_time": use_sim}
+    nodes = []
+    if use_sim:
+        nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": "lockstep",
+                                                                       "camera_topics": cameras}))
+    elif not graph.startswith("widowx"):
+        raise GraphError(f"{graph} is a simulation graph: use_sim must be true")
+    else:
+        raise GraphError("use_sim:=false needs the WidowX hardware drivers (cameras, arm controller, rig motors), "
+                         "which are not part of this release; use use_sim:=true")
+    nodes += [
+        NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, **sim_time}),
+        NodeSpec("reward_sensing", "reward_node", sim_time),
+        NodeSpec("belief", "belief_node", sim_time),
+        NodeSpec("policy", "policy_node", sim_time),
+        NodeSpec("reset_rig", "reset_rig_node", sim_time),
+    ]
+    if graph.endswith("meta_train"):
+        nodes.append(NodeSpec("learner", "learner_node", {
+            "profile": args["profile"], "run_dir": args["run_dir"], "overrides": args["overrides"],
+            "env": env, "mode": "train", **sim_time}, main=True))
+    else:
+        nodes.append(NodeSpec("learner", "learner_node", {
+            "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
+            **sim_time}, main=True))
+    return nodes

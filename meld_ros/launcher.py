@@ -1,0 +1,133 @@
+"""``meld launch <graph> key:=value ...``: the graph of meld_ros/graph.py as processes, without ``launch``.
+
+Each node runs as ``python -m meld_ros.<module> --ros-args -r __node:=<name>
+[--params-file F] -p key:=value ...`` in its own process group, with its
+output prefixed by its name. Ctrl-C (SIGINT) or SIGTERM is forwarded to every
+node; if a node dies the whole graph is stopped (exit status 1); when the
+graph's main node (the learner) exits, the others are stopped and its status
+is returned. Nodes that do not exit within ``STOP_TIMEOUT_S`` of SIGINT get
+SIGTERM, then SIGKILL: no stray processes are left behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments
+
+STOP_TIMEOUT_S = 10.0
+
+
+def _value(v) -> str:
+    """A ROS 2 command-line parameter value (YAML)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, dict, str)):
+        return json.dumps(v)          # strings quoted: "[train.iterations=2]" stays a string
+    return str(v)
+
+
+def node_command(spec: NodeSpec, params_file: str = "") -> list[str]:
+    cmd = [sys.executable, "-m", f"meld_ros.{spec.module}", "--ros-args", "-r", f"__node:={spec.name}"]
+    if params_file:
+        cmd += ["--params-file", params_file]
+    for k, v in spec.parameters.items():
+        cmd += ["-p", f"{k}:={_value(v)}"]
+    return cmd
+
+
+def _pump(name: str, stream, out) -> None:
+    for line in iter(stream.readline, ""):
+        out.write(f"[{name}] {line}")
+        out.flush()
+
+
+class Graph:
+    def __init__(self, specs: list[NodeSpec], params_file: str = "", out=sys.stdout):
+        self.specs, self.params_file, self.out = specs, params_file, out
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        for spec in self.specs:
+            p = subprocess.Popen(node_command(spec, self.params_file), stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            self.procs[spec.name] = p
+            threading.Thread(target=_pump, args=(spec.name, p.stdout, self.out), daemon=True).start()
+
+    def stop(self) -> None:
+        for sig, wait in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+            alive = [p for p in self.procs.values() if p.poll() is None]
+            if not alive:
+                return
+            for p in alive:
+                try:
+                    os.killpg(p.pid, sig)
+                except ProcessLookupError:
+                    pass
+            end = time.monotonic() + wait
+            while time.monotonic() < end and any(p.poll() is None for p in alive):
+                time.sleep(0.05)
+
+    def wait(self) -> int:
+        """Until the main node exits (its status) or another node dies (1)."""
+        main = next((s.name for s in self.specs if s.main), None)
+        while True:
+            for name, p in self.procs.items():
+                code = p.poll()
+                if code is None:
+                    continue
+                if name == main:
+                    self.out.write(f"[meld launch] {name} finished ({code}); stopping the graph\n")
+                    return code
+                self.out.write(f"[meld launch] {name} died ({code}); stopping the graph\n")
+                return 1
+            time.sleep(0.1)
+
+
+def parse_arguments(argv: list[str]) -> dict[str, str]:
+    args = {}
+    for a in argv:
+        if ":=" not in a:
+            raise GraphError(f"arguments look like key:=value, got {a!r}")
+        k, v = a.split(":=", 1)
+        args[k] = v
+    return args
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        from meld_ros.graph import ARGUMENTS
+        print("usage: meld launch <graph> [key:=value ...]\ngraphs and their arguments (defaults):")
+        for g, a in ARGUMENTS.items():
+            print(f"  {g}: " + " ".join(f"{k}:={v}" for k, v in a.items()))
+        return 0 if argv else 2
+    try:
+        given = parse_arguments(argv[1:])
+        specs = build_graph(argv[0], given)
+        params_file = resolve_arguments(argv[0], given).get("params_file", "")
+    except GraphError as exc:
+        print(f"meld launch: {exc}", file=sys.stderr)
+        return 2
+    graph = Graph(specs, params_file)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    graph.start()
+    print(f"[meld launch] {argv[0]}: " + ", ".join(s.name for s in specs), flush=True)
+    result = {}
+    waiter = threading.Thread(target=lambda: result.setdefault("code", graph.wait()), daemon=True)
+    waiter.start()
+    while not stop.is_set() and waiter.is_alive():
+        time.sleep(0.1)
+    graph.stop()
+    return 130 if stop.is_set() and "code" not in result else result.get("code", 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Learner node: meta-training (Algorithm 1) with its trials collected through the node graph.
+
+The algorithm is ``meld_core.meta_train.MetaTrainer`` (replay per task,
+model and actor-critic training, checkpoints, TensorBoard, periodic
+evaluation); this node plugs in where the trials come from and where the
+weights go:
+
+- a trial on task i: ``/belief/reset`` (the latent is reset at a trial's
+  start only), then per episode ``/meld/set_task`` (the reset rig puts the
+  task up and homes the arm, from the episode's seed), and the episode runs
+  through bridge -> fusion -> belief -> policy by itself; the node records the
+  observation, reward and action of every stamp (``meld_ros.recorder``) and
+  lays the episodes out as ``run_trial`` does;
+- after every training phase: ``weights-<version>.pt`` in the run directory
+  (written atomically) and a latched ``meld_ros/ModelUpdate``; the belief
+  node switches at its next trial, the policy node keeps the previous
+  version's actor for beliefs still in flight;
+- evaluation: trials on the held-out tasks through the same graph (the
+  policy set to ``train.eval_deterministic`` meanwhile).
+
+Pre-training collection acts with the untrained actor (version 0), not with
+uniform random actions as the in-process trainer does: the graph has one
+policy. The executor spins in a background thread; training runs in the main
+thread (the graph is idle between episodes).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+from std_srvs.srv import Trigger
+
+from meld_core.config import ConfigError, load_config
+from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError
+from meld_core.meta_train import MetaTrainer, load_trained_agent
+from meld_ros.images import ImageError, image_to_array
+from meld_ros.msg import Action, ModelUpdate, Reward
+from meld_ros.node_params import LearnerParams, declare
+from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of
+from meld_ros.recorder import EpisodeRecorder, assemble_trial
+from meld_ros.srv import SetTask
+
+KEEP_WEIGHT_FILES = 3
+
+
+class GraphError(RuntimeError):
+    """The graph did not do what a trial needs (a service missing, an episode that never ended)."""
+
+
+class LearnerNode(Node):
+    def __init__(self):
+        super().__init__("learner")
+        self.p: LearnerParams = declare(self, LearnerParams)
+        if self.p.mode == "meta_test":
+            if not (Path(self.p.run_dir) / CHECKPOINT_FILE).exists():
+                raise ConfigError(f"learner.run_dir: no checkpoint in {self.p.run_dir} to meta-test")
+            self.trainer, _ = load_trained_agent(self.p.run_dir)
+            if self.p.env and self.p.env != self.trainer.cfg.train.env:
+                raise ConfigError(f"the checkpoint was trained on {self.trainer.cfg.train.env}, not {self.p.env}")
+        else:
+            self.trainer = MetaTrainer(load_config(self.p.profile, self.p.override_list()), Path(self.p.run_dir),
+                                       resume=True)
+        self.cfg = self.trainer.cfg
+        self.trainer.collector = self.collect
+        self.trainer.evaluator = self.evaluate
+        self.trainer.on_new_weights = self.ship_weights
+        # versions only grow, across restarts too: the nodes switch to the newest
+        self.version = max((int(q.stem.split("-")[1]) for q in Path(self.p.run_dir).glob("weights-*.pt")), default=0)
+        self._lock = threading.Lock()
+        self._episode: EpisodeRecorder | None = None
+        self._done = threading.Event()
+        self._last_ns = -1                  # the last stamp of the previous episode
+        self.update_pub = self.create_publisher(ModelUpdate, self.p.model_update_topic, LATCHED)
+        self.create_subscription(Image, self.p.observation_topic, self._on_image, RELIABLE)
+        self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RELIABLE)
+        self.create_subscription(Action, self.p.action_topic, self._on_action, RELIABLE)
+        self.set_task = self.create_client(SetTask, "/meld/set_task")
+        self.belief_reset = self.create_client(Trigger, "/belief/reset")
+        self.policy_params = self.create_client(SetParameters, "/policy/set_parameters")
+
+    # ---- recording (executor thread) ------------------------------------------------------
+    def _record(self, add) -> None:
+        with self._lock:
+            if self._episode is not None:
+                add(self._episode)
+                if self._episode.complete():
+                    self._done.set()
+
+    def _on_image(self, msg: Image) -> None:
+        try:
+            image = image_to_array(msg)
+        except ImageError:
+            return
+        self._record(lambda ep: ep.add_image(ns_of(msg.header.stamp), image))
+
+    def _on_reward(self, msg: Reward) -> None:
+        self._record(lambda ep: ep.add_reward(ns_of(msg.header.stamp), msg.step, msg.dense, msg.sparse, msg.success))
+
+    def _on_action(self, msg: Action) -> None:
+        self._record(lambda ep: ep.add_action(ns_of(msg.header.stamp), list(msg.normalized)))
+
+    # ---- trials (main thread) --------------------------------------------------------------
+    def _call(self, client, request, what: str):
+        if not client.wait_for_service(timeout_sec=30.0):
+            raise GraphError(f"{what}: service {client.srv_name} not available")
+        result = client.call(request, timeout_sec=30.0)
+        if result is None or not result.success:
+            raise GraphError(f"{what} failed: {getattr(result, 'message', 'no answer')}")
+        return result
+
+    def run_trial(self, task_set: str, task_index: int, seed: int):
+        env = self.trainer.env
+        self._call(self.belief_reset, Trigger.Request(), "belief reset")
+        episodes = []
+        for e in range(self.trainer.episodes):
+            with self._lock:      # record from now on: the reset frame may arrive before the reset's answer
+                self._episode = EpisodeRecorder(env.episode_length, after_ns=self._last_ns)
+                self._done.clear()
+            request = SetTask.Request(task_id=task_index, task_set=task_set, seed=seed + e, home_arm=True)
+            start_ns = ns_of(self._call(self.set_task, request, "set task").state.header.stamp)
+            with self._lock:
+                self._episode.begin(start_ns)
+                if self._episode.complete():
+                    self._done.set()
+            if not self._done.wait(timeout=self.p.episode_timeout_s):
+                raise GraphError(f"episode {e} of a trial on {task_set} task {task_index} did not finish within "
+                                 f"{self.p.episode_timeout_s:.0f} s")
+            with self._lock:
+                episodes.append(self._episode.arrays())
+                self._last_ns = max(self._episode.rewards)
+                self._episode = None
+        return assemble_trial(task_index, episodes)
+
+    def collect(self, n_trials: int, random_policy: bool):
+        tr = self.trainer
+        trials = []
+        for _ in range(n_trials):
+            ti = int(tr.rng.integers(len(tr.env.train_tasks)))
+            seed = int(tr.rng.integers(2**31 - 1))
+            trial = self.run_trial("train", ti, seed)
+            tr.replay.add(trial)
+            tr.progress.env_steps += tr.trial_length
+            trials.append(trial)
+        return trials
+
+    def _set_policy_deterministic(self, value: bool) -> None:
+        if not self.policy_params.wait_for_service(timeout_sec=5.0):
+            self.get_logger().warning("policy parameters not reachable: evaluating with its current setting")
+            return
+        p = ParameterMsg(name="deterministic", value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value))
+        self.policy_params.call(SetParameters.Request(parameters=[p]), timeout_sec=10.0)
+
+    def evaluate(self, seed_offset: int = 1_000_000) -> dict:
+        tr, env = self.trainer, self.trainer.env
+        n = tr.cfg.train.eval_trials_per_task
+        self._set_policy_deterministic(tr.cfg.train.eval_deterministic)
+        successes, returns = [], []
+        try:
+            for ti in range(len(env.held_out_tasks)):
+                for j in range(n):
+                    trial = self.run_trial("held_out", ti, seed_offset + 1000 * ti + j)
+                    successes.append(trial.episode_success(env.episode_length))
+                    E = env.episode_length
+                    returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum()) for e in range(tr.episodes)])
+        finally:
+            self._set_policy_deterministic(False)
+        succ, ret = np.array(successes, float), np.array(returns)
+        return {"success_per_episode": succ.mean(0).tolist(), "return_per_episode": ret.mean(0).tolist(),
+                "trials": len(successes)}
+
+    # ---- weights ------------------------------------------------------------------------------
+    def ship_weights(self) -> None:
+        self.version += 1
+        Path(self.p.run_dir).mkdir(parents=True, exist_ok=True)
+        path = Path(self.p.run_dir).resolve() / f"weights-{self.version}.pt"
+        sha = self.trainer.export_weights(path, self.version)
+        msg = ModelUpdate(version=self.version, path=str(path), sha256=sha)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.update_pub.publish(msg)
+        for old in sorted(Path(self.p.run_dir).glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:
+            old.unlink(missing_ok=True)
+
+    def main(self) -> dict:
+        self.ship_weights()                              # version 1: the current (maybe untrained) weights
+        if self.p.mode == "meta_test":
+            tr = self.trainer
+            tr.cfg = dataclasses.replace(tr.cfg, train=dataclasses.replace(tr.cfg.train, eval_trials_per_task=self.p.trials))
+            result = self.evaluate(seed_offset=2_000_000)
+            what = f"meta-test {tr.cfg.train.env} on {len(tr.env.held_out_tasks)} held-out tasks ({result['trials']} trials)"
+        else:
+            result = self.trainer.run(progress_bar=False, log=self.get_logger().info)
+            what = "meta-training done: held-out"
+        lines = [what] + [f"  episode {e + 1}: success {100 * s:5.1f}%   mean dense return {r:8.2f}"
+                          for e, (s, r) in enumerate(zip(result["success_per_episode"], result["return_per_episode"]))]
+        print("\n".join(lines), flush=True)
+        (Path(self.p.run_dir) / f"graph_{self.p.mode}.json").write_text(json.dumps(result, indent=1))
+        return result
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args if args is not None else sys.argv)
+    node = None
+    executor = SingleThreadedExecutor()
+    try:
+        node = LearnerNode()
+        executor.add_node(node)
+        spinner = threading.Thread(target=executor.spin, daemon=True)
+        spinner.start()
+        node.main()
+        return 0
+    except (ConfigError, CheckpointError) as exc:
+        print(f"[learner] {exc}", file=sys.stderr)
+        return 2
+    except GraphError as exc:
+        print(f"[learner] {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        if node is not None:
+            node.get_logger().info("interrupted: saving a checkpoint")
+            node.trainer.save()
+        return 0
+    finally:
+        executor.shutdown(timeout_sec=1.0)
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""Reset-rig node: sets the task (rig state) and homes the arm between episodes.
+
+Serves ``/meld/set_task`` (``meld_ros/SetTask``) and publishes the resulting
+``meld_ros/TaskState`` on ``task_topic`` (latched, so a late subscriber sees
+the current task). The ``sim`` driver forwards the request to the MuJoCo
+bridge's ``/sim/set_task``, which resets the episode on that task from the
+request's seed (the arm homed); the hardware driver (rotation and rail motors,
+arm homing) comes later and serves the same interface.
+"""
+from __future__ import annotations
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.node import Node
+
+from meld_ros.msg import TaskState
+from meld_ros.node_params import ResetRigParams, declare
+from meld_ros.node_runtime import LATCHED, run
+from meld_ros.srv import SetTask
+
+
+
+class ResetRigNode(Node):
+    def __init__(self):
+        super().__init__("reset_rig")
+        self.p: ResetRigParams = declare(self, ResetRigParams)
+        self.state_pub = self.create_publisher(TaskState, self.p.task_topic, LATCHED)
+        # its own callback group: the service awaits the driver's answer, which must not wait for the service
+        self.driver = self.create_client(SetTask, "/sim/set_task", callback_group=MutuallyExclusiveCallbackGroup())
+        self.create_service(SetTask, "/meld/set_task", self._on_set_task)
+        self.requests = 0
+
+    async def _on_set_task(self, request: SetTask.Request, response: SetTask.Response) -> SetTask.Response:
+        if not self.driver.service_is_ready():
+            response.success, response.message = False, "the rig driver (/sim/set_task) is not available"
+            return response
+        self.requests += 1
+        result = await self.driver.call_async(request)
+        if result is None or not result.success:
+            response.success = False
+            response.message = "rig driver failed: " + ("no answer" if result is None else result.message)
+            return response
+        state = result.state
+        state.phase = "running"
+        self.state_pub.publish(state)
+        response.success, response.state = True, state
+        return response
+
+
+def main(args=None):
+    return run(ResetRigNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

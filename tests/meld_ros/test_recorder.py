@@ -1,0 +1,54 @@
+"""The learner's trial recording equals run_trial's layout (plain functions, shuffled arrival order)."""
+import numpy as np
+import pytest
+
+from meld_core.rollout import run_trial
+from meld_ros.recorder import EpisodeRecorder, assemble_trial
+from meld_sim_bridge.registry import make_env
+from meld_sim_bridge.stepper import SimStepper
+
+
+def test_recorded_trial_equals_direct_rollout():
+    env = make_env("point2d", n_train=3, n_eval=2)
+    task, seed = env.train_tasks[1], 11
+    direct = run_trial(env, 1, task, 2, seed, rng=np.random.default_rng(0))
+
+    # the same actions through the bridge's stepping, delivered as stamped events in random order
+    stepper = SimStepper(make_env("point2d", n_train=3, n_eval=2))
+    actions = np.random.default_rng(0).uniform(-1, 1, (2 * env.episode_length, 2)).astype(np.float32)
+    shuffle = np.random.default_rng(1)
+    episodes = []
+    for e in range(2):
+        frame = stepper.reset(task, seed + e)
+        rec = EpisodeRecorder(env.episode_length, frame.sim_time_ns)
+        events = []
+        for k in range(env.episode_length + 1):
+            ns = frame.sim_time_ns
+            events += [("image", ns, np.concatenate(frame.images, 1)),
+                       ("reward", ns, (frame.step, frame.dense, frame.sparse, frame.success))]
+            if k < env.episode_length:
+                a = actions[e * env.episode_length + k]
+                events.append(("action", ns, a))
+                frame, _ = stepper.step(a * env.action_scale)
+        for i in shuffle.permutation(len(events)):
+            kind, ns, v = events[i]
+            {"image": lambda: rec.add_image(ns, v), "reward": lambda: rec.add_reward(ns, *v),
+             "action": lambda: rec.add_action(ns, v)}[kind]()
+        assert rec.complete()
+        episodes.append(rec.arrays())
+    trial = assemble_trial(1, episodes)
+    for key in ("images", "actions", "dense", "sparse", "success"):
+        assert np.array_equal(getattr(trial, key), getattr(direct, key)), key
+
+
+def test_incomplete_episode_is_not_complete():
+    rec = EpisodeRecorder(2, start_ns=100)
+    rec.add_reward(100, 0, 0.0, 0.0, False)
+    rec.add_image(100, np.zeros((64, 64, 3), np.uint8))
+    rec.add_action(100, [0.0, 0.0])
+    rec.add_reward(200, 1, -1.0, 0.0, False)
+    assert not rec.complete()
+    with pytest.raises(ValueError, match="incomplete"):
+        rec.arrays()
+    rec.add_reward(50, 0, 0.0, 0.0, False)            # before the reset: ignored
+    assert 50 not in rec.rewards
