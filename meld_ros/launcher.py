@@ -20,7 +20,7 @@ import time
 
 from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments
 
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
 
 
 def _value(v) -> str:
@@ -51,6 +51,7 @@ class Graph:
     def __init__(self, specs: list[NodeSpec], params_file: str = "", out=sys.stdout):
         self.specs, self.params_file, self.out = specs, params_file, out
         self.procs: dict[str, subprocess.Popen] = {}
+        self.stopping = False
 
     def start(self) -> None:
         for spec in self.specs:
@@ -60,6 +61,7 @@ class Graph:
             threading.Thread(target=_pump, args=(spec.name, p.stdout, self.out), daemon=True).start()
 
     def stop(self) -> None:
+        self.stopping = True
         for sig, wait in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
             alive = [p for p in self.procs.values() if p.poll() is None]
             if not alive:
@@ -81,6 +83,8 @@ class Graph:
                 code = p.poll()
                 if code is None:
                     continue
+                if self.stopping:
+                    return 0
                 if name == main:
                     self.out.write(f"[meld launch] {name} finished ({code}); stopping the graph\n")
                     return code

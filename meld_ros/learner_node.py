@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -37,6 +38,7 @@ from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterType, Paramet
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
@@ -208,7 +210,12 @@ class LearnerNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args if args is not None else sys.argv)
+    # SIGINT/SIGTERM interrupt the main thread (training or waiting for an episode) with
+    # KeyboardInterrupt; a checkpoint is saved before the node exits. rclpy's own handlers would
+    # shut the context down under the main thread's feet instead.
+    rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
     node = None
     executor = SingleThreadedExecutor()
     try:
@@ -225,8 +232,10 @@ def main(args=None) -> int:
         print(f"[learner] {exc}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):
-        if node is not None:
-            node.get_logger().info("interrupted: saving a checkpoint")
+        if node is not None and node.p.mode == "train":
+            for sig in (signal.SIGINT, signal.SIGTERM):          # let the save finish
+                signal.signal(sig, signal.SIG_IGN)
+            print("[learner] interrupted: saving a checkpoint", flush=True)
             node.trainer.save()
         return 0
     finally:

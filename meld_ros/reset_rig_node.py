@@ -19,6 +19,9 @@ from meld_ros.srv import SetTask
 
 
 
+DRIVER_WAIT_S = 20.0
+
+
 class ResetRigNode(Node):
     def __init__(self):
         super().__init__("reset_rig")
@@ -30,7 +33,7 @@ class ResetRigNode(Node):
         self.requests = 0
 
     async def _on_set_task(self, request: SetTask.Request, response: SetTask.Response) -> SetTask.Response:
-        if not self.driver.service_is_ready():
+        if not self.driver.wait_for_service(timeout_sec=DRIVER_WAIT_S):      # it may still be starting
             response.success, response.message = False, "the rig driver (/sim/set_task) is not available"
             return response
         self.requests += 1

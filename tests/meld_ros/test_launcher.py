@@ -1,0 +1,104 @@
+"""The node graphs through ``meld launch``: meta-train a few iterations (tiny profile), meta-test
+from its checkpoint, stop cleanly on SIGINT, stop everything when a node dies."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from meld_core.weights import load_weights
+from meld_ros.graph import GraphError, build_graph
+from meld_ros.launcher import node_command
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+def launch(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "meld_ros.launcher", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "MUJOCO_GL": "egl"})
+
+
+def _strays(marker: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "meld_ros." in line and "pgrep" not in line]
+
+
+def test_graph_descriptions():
+    train = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny"})
+    names = [n.name for n in train]
+    assert names == ["mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy", "reset_rig", "learner"]
+    assert train[1].parameters["camera_topics"] == ["/camera/scene/image_raw", "/camera/wrist/image_raw"]
+    assert [n.name for n in build_graph("widowx_meta_train", {"use_sim": "true"}) if n.main] == ["learner"]
+    with pytest.raises(GraphError, match="hardware"):
+        build_graph("widowx_meta_train", {"use_sim": "false"})
+    with pytest.raises(GraphError, match="no argument"):
+        build_graph("sim_meta_train", {"bogus": "1"})
+    with pytest.raises(GraphError, match="unknown graph"):
+        build_graph("sim_meta_dance", {})
+    cmd = node_command(train[-1], "p.yaml")
+    assert cmd[1:3] == ["-m", "meld_ros.learner_node"] and "--params-file" in cmd and "__node:=learner" in cmd
+
+
+def test_meta_train_then_meta_test_through_the_graph(tmp_path):
+    run = tmp_path / "run"
+    out = launch("sim_meta_train", "profile:=tiny", f"run_dir:={run}", "overrides:=[train.iterations=2]")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "episode 1: success" in out.stdout and (run / "checkpoint.pt").exists()
+    versions = sorted(int(p.stem.split("-")[1]) for p in run.glob("weights-*.pt"))
+    assert versions[-1] >= 3                                  # initial, after pre-training, after each iteration
+    # the shipped weights changed what the policy does
+    first, last = load_weights(run / f"weights-{versions[0]}.pt"), load_weights(run / f"weights-{versions[-1]}.pt")
+    x = torch.randn(4, sum(p.shape[1] for p in [first.make_agent().actor.net[0].weight]) )
+    with torch.no_grad():
+        a1 = first.make_agent().actor(x, deterministic=True)[0]
+        a2 = last.make_agent().actor(x, deterministic=True)[0]
+    assert not torch.allclose(a1, a2)
+    assert "using weights version" in out.stdout
+    test = launch("sim_meta_test", f"checkpoint:={run}", "trials:=1")
+    assert test.returncode == 0, test.stdout[-3000:]
+    assert "meta-test point2d on 10 held-out tasks (10 trials)" in test.stdout
+    assert not _strays(str(run))
+
+
+def test_sigint_stops_the_whole_graph(tmp_path):
+    run = tmp_path / "run"
+    log = open(tmp_path / "launch.log", "w+")          # a file, not a pipe nobody reads while it runs
+    p = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
+                          f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
+                         stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert (run / "checkpoint.pt").exists()
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=90)
+    out = (tmp_path / "launch.log").read_text()
+    assert p.returncode in (0, 130), out[-3000:]
+    assert "saving a checkpoint" in out
+    time.sleep(1.0)
+    assert not _strays(str(run)), _strays(str(run))
+
+
+def test_a_dying_node_stops_the_graph(tmp_path):
+    run = tmp_path / "run"
+    log = open(tmp_path / "launch.log", "w+")          # a file, not a pipe nobody reads while it runs
+    p = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
+                          f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
+                         stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not list(run.glob("weights-*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    bridge = [line.split()[0] for line in _strays(str(run)) if "mujoco_bridge" in line]
+    bridge = bridge or [line.split()[0] for line in subprocess.run(["pgrep", "-af", "meld_ros.mujoco_bridge_node"],
+                                                                    capture_output=True, text=True).stdout.splitlines()]
+    assert bridge
+    os.kill(int(bridge[0]), signal.SIGKILL)
+    p.wait(timeout=90)
+    out = (tmp_path / "launch.log").read_text()
+    assert p.returncode == 1 and "mujoco_bridge died" in out, out[-3000:]
+    time.sleep(1.0)
+    assert not _strays(str(run))
