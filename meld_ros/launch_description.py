@@ -1,0 +1,35 @@
+"""The graphs of meld_ros/graph.py as ``launch`` / ``launch_ros`` descriptions (ROS 2 Jazzy).
+
+Used by the files in launch/ (``ros2 launch meld_ros sim_meta_train.launch.py
+env:=sawyer-peg``). Every argument of the graph becomes a launch argument;
+each node becomes a ``launch_ros.actions.Node`` of the installed executable
+of the same name, with ``params_file`` (if given) and the graph's parameter
+overrides; when any node exits, the launch shuts down (the learner's exit
+ends meta-training; any other exit is a failure), as ``meld launch`` does.
+``launch`` is imported here only, so this module costs nothing elsewhere.
+"""
+from __future__ import annotations
+
+from meld_ros.graph import ARGUMENTS, build_graph
+
+
+def generate(graph: str):
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction, Shutdown
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    def nodes(context, *args, **kwargs):
+        values = {k: LaunchConfiguration(k).perform(context) for k in ARGUMENTS[graph]}
+        params_file = values.get("params_file", "")
+        actions = []
+        for spec in build_graph(graph, values):
+            parameters = ([params_file] if params_file else []) + [spec.parameters]
+            actions.append(Node(package="meld_ros", executable=spec.name, name=spec.name, output="screen",
+                                parameters=parameters,
+                                on_exit=Shutdown(reason=f"{spec.name} exited")))
+        return actions
+
+    declared = [DeclareLaunchArgument(k, default_value=v, description=f"{graph} argument {k}")
+                for k, v in ARGUMENTS[graph].items()]
+    return LaunchDescription(declared + [OpaqueFunction(function=nodes)])
