@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 
+import torch
 from rclpy.clock import Clock as RosClock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image
@@ -37,6 +38,7 @@ class BeliefNode(Node):
     def __init__(self):
         super().__init__("belief")
         self.p: BeliefParams = declare(self, BeliefParams)
+        torch.set_num_threads(self.p.torch_threads)
         self.agent = None
         self.version = 0
         self._pending: AgentWeights | None = None

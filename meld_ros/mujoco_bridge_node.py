@@ -65,7 +65,7 @@ class MujocoBridgeNode(Node):
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         else:
             self.create_subscription(Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
-            self.create_timer(self.env.control_period, self._on_timer)
+            self.create_timer(self.env.control_period / self.p.realtime_factor, self._on_timer)
         if self.p.mode == "realtime":          # like hardware, running from the start
             self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))
         self.get_logger().info(f"{self.p.env} in {self.p.mode} mode, {self.stepper.n_cameras} camera(s), "
@@ -129,9 +129,7 @@ class MujocoBridgeNode(Node):
         n = self.env.action_space.shape[0]
         fresh = self._last_command is not None and time.monotonic() - self._last_command[0] <= self.p.command_timeout_s
         command = self._last_command[1] if fresh else np.zeros(n)
-        if self._episode_over:
-            return
-        self._step(command)
+        self._step(command)          # a robot keeps running: episodes are the learner's business
 
     def _on_set_task(self, request: SetTask.Request, response: SetTask.Response) -> SetTask.Response:
         try:

@@ -28,6 +28,7 @@ class BridgeParams:
     joint_states_topic: str
     ground_truth_topic: str
     command_timeout_s: float
+    realtime_factor: float
     republish_s: float
 
     def __post_init__(self):
@@ -75,6 +76,7 @@ class BeliefParams:
     model_update_topic: str
     reward_input: str
     action_wait_s: float
+    torch_threads: int
 
     def __post_init__(self):
         if self.reward_input not in ("", "dense", "sparse", "none"):
@@ -93,6 +95,7 @@ class PolicyParams:
     watchdog_timeout_s: float
     watchdog_period_s: float
     deterministic: bool
+    torch_threads: int
 
     def __post_init__(self):
         if not self.watchdog_timeout_s > 0 or not self.watchdog_period_s > 0:

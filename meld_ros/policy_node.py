@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import torch
 from rclpy.clock import Clock as RosClock, ClockType
 from rclpy.node import Node
 from std_msgs.msg import Bool, Float64MultiArray
@@ -35,6 +36,7 @@ class PolicyNode(Node):
     def __init__(self):
         super().__init__("policy")
         self.p: PolicyParams = declare(self, PolicyParams)
+        torch.set_num_threads(self.p.torch_threads)
         self.actors: dict[int, object] = {}
         self.policy_input = "sample"
         self.scale = self.limits = None
