@@ -72,3 +72,31 @@ def test_bad_set_task_and_bad_images_leave_nodes_alive(start_node, ros_node):
     assert bridge.proc.poll() is None and fusion.proc.poll() is None
     code, out = fusion.stop()
     assert code == 0 and "image dropped" in out
+
+
+def test_realtime_bridge_drops_bad_commands_and_holds_zero(start_node, ros_node):
+    """Realtime mode: frames at the control rate; a command of the wrong length or with NaN is
+    logged and dropped; with no fresh command the robot gets zero (it stays put)."""
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    bridge = start_node("mujoco_bridge_node", {"env": "point2d", "mode": "realtime", "realtime_factor": 5.0,
+                                               "command_timeout_s": 0.2})
+    states = []
+    ros_node.create_subscription(JointState, "/joint_states", states.append, RELIABLE)
+    cmd = ros_node.create_publisher(Float64MultiArray, "/arm_controller/commands", RELIABLE)
+    assert ros_node.spin_until(lambda: len(states) > 5, timeout=30), bridge.stop()[1]
+    still = list(states[-1].position)
+    ros_node.spin_until(lambda: False, timeout=0.5)
+    assert np.allclose(states[-1].position, still, atol=1e-6)          # no command: zero velocity
+    for bad in ([1.0, 1.0, 1.0], [float("nan"), 0.0]):
+        cmd.publish(Float64MultiArray(data=bad))
+    ros_node.spin_until(lambda: False, timeout=0.5)
+    assert np.allclose(states[-1].position, still, atol=1e-6) and bridge.proc.poll() is None
+    for _ in range(5):
+        cmd.publish(Float64MultiArray(data=[1.0, 0.0]))                  # a valid command moves it
+        ros_node.spin_until(lambda: False, timeout=0.05)
+    ros_node.spin_until(lambda: False, timeout=0.3)
+    assert states[-1].position[0] > still[0] + 0.01
+    code, out = bridge.stop()
+    assert code == 0 and "command dropped" in out
