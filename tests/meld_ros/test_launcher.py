@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 import torch
 
@@ -52,7 +51,7 @@ def test_meta_train_then_meta_test_through_the_graph(tmp_path):
     assert versions[-1] >= 3                                  # initial, after pre-training, after each iteration
     # the shipped weights changed what the policy does
     first, last = load_weights(run / f"weights-{versions[0]}.pt"), load_weights(run / f"weights-{versions[-1]}.pt")
-    x = torch.randn(4, sum(p.shape[1] for p in [first.make_agent().actor.net[0].weight]) )
+    x = torch.randn(4, first.make_agent().actor.net[0].in_features)
     with torch.no_grad():
         a1 = first.make_agent().actor(x, deterministic=True)[0]
         a2 = last.make_agent().actor(x, deterministic=True)[0]
@@ -64,12 +63,17 @@ def test_meta_train_then_meta_test_through_the_graph(tmp_path):
     assert not _strays(str(run))
 
 
+def _start_long_run(tmp_path, run):
+    """A meta-training graph that would run for long, its output to a file (not a pipe nobody reads)."""
+    log = open(tmp_path / "launch.log", "w+")
+    return subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
+                             f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
 def test_sigint_stops_the_whole_graph(tmp_path):
     run = tmp_path / "run"
-    log = open(tmp_path / "launch.log", "w+")          # a file, not a pipe nobody reads while it runs
-    p = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
-                          f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
-                         stdout=log, stderr=subprocess.STDOUT, text=True)
+    p = _start_long_run(tmp_path, run)
     deadline = time.monotonic() + 120
     while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -85,10 +89,7 @@ def test_sigint_stops_the_whole_graph(tmp_path):
 
 def test_a_dying_node_stops_the_graph(tmp_path):
     run = tmp_path / "run"
-    log = open(tmp_path / "launch.log", "w+")          # a file, not a pipe nobody reads while it runs
-    p = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
-                          f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
-                         stdout=log, stderr=subprocess.STDOUT, text=True)
+    p = _start_long_run(tmp_path, run)
     deadline = time.monotonic() + 120
     while not list(run.glob("weights-*.pt")) and time.monotonic() < deadline:
         time.sleep(0.5)
