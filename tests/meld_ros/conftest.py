@@ -68,7 +68,12 @@ def ros_node():
             rclpy.spin_once(node, timeout_sec=0.05)
         return predicate()
 
+    def wait_matched(topics, timeout=30.0):
+        """Until every topic has a publisher (discovery done), so no message of a fast loop is missed."""
+        return spin_until(lambda: all(node.count_publishers(t) > 0 for t in topics), timeout)
+
     node.spin_until = spin_until
+    node.wait_matched = wait_matched
     yield node
     node.destroy_node()
     rclpy.shutdown()

@@ -27,6 +27,7 @@ def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width):
     act = ros_node.create_publisher(Action, "/meld/action", RELIABLE)
     client = ros_node.create_client(SetTask, "/sim/set_task")
     assert client.wait_for_service(timeout_sec=30), bridge.stop()[1]
+    assert ros_node.wait_matched(["/meld/observation", "/sim/reward"])
     future = client.call_async(SetTask.Request(task_id=1, task_set="train", seed=7))
     assert ros_node.spin_until(future.done) and future.result().success
     reset_ns = ns_of(future.result().state.header.stamp)          # the stamp of the episode's first frame

@@ -52,6 +52,7 @@ def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
     ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", commands.append, RELIABLE)
     reset = ros_node.create_client(Trigger, "/belief/reset")
     set_task = ros_node.create_client(SetTask, "/sim/set_task")
+    assert ros_node.wait_matched(["/meld/belief", "/meld/action", "/arm_controller/commands"])
     assert _call(ros_node, reset, Trigger.Request()).success
     assert _call(ros_node, set_task, SetTask.Request(task_id=2, task_set="train", seed=3)).success
     # the loop closes by itself: 15 steps to the end of the episode
