@@ -65,7 +65,8 @@ def test_bad_set_task_and_bad_images_leave_nodes_alive(start_node, ros_node):
     bad = Image(height=64, width=64, encoding="rgb8", step=192, data=bytes(100))      # truncated
     good = array_to_image(np.zeros((32, 48, 3), np.uint8))                            # resized to 64x64
     good.header.stamp.sec = 5
-    ros_node.spin_until(lambda: False, timeout=1.0)                                   # discovery
+    assert ros_node.spin_until(lambda: ros_node.count_subscribers("/test/cam") > 0)   # discovery
+    assert ros_node.wait_matched(["/meld/observation"])
     cam.publish(bad)
     cam.publish(good)
     assert ros_node.spin_until(lambda: obs), fusion.stop()[1]
@@ -87,6 +88,7 @@ def test_realtime_bridge_drops_bad_commands_and_holds_zero(start_node, ros_node)
     ros_node.create_subscription(JointState, "/joint_states", states.append, RELIABLE)
     cmd = ros_node.create_publisher(Float64MultiArray, "/arm_controller/commands", RELIABLE)
     assert ros_node.spin_until(lambda: len(states) > 5, timeout=30), bridge.stop()[1]
+    assert ros_node.spin_until(lambda: ros_node.count_subscribers("/arm_controller/commands") > 0)
     still = list(states[-1].position)
     ros_node.spin_until(lambda: False, timeout=0.5)
     assert np.allclose(states[-1].position, still, atol=1e-6)          # no command: zero velocity
