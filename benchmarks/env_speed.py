@@ -31,7 +31,7 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from meld_sim_bridge.registry import ENVIRONMENTS, make_env  # noqa: E402
-from meld_sim_bridge.rendering import fast_visual_settings, mujoco  # noqa: E402
+from meld_sim_bridge.rendering import fast_scene_flags, fast_visual_settings, mujoco  # noqa: E402
 
 TARGETS = {"point2d": 1000, "point2d-2goal": 1000, "sawyer-reacher": 200, "sawyer-peg": 200,
            "sawyer-shelf": 200, "sawyer-button": 200, "widowx-cable": 300}
@@ -66,9 +66,7 @@ def raw_rate(env, steps: int) -> float:
     h, w = env.observation_space.shape[0], env.observation_space.shape[0]
     fast_visual_settings(model, h, w)
     renderer = mujoco.Renderer(model, height=h, width=w)
-    for flag in (mujoco.mjtRndFlag.mjRND_HAZE, mujoco.mjtRndFlag.mjRND_REFLECTION,
-                 mujoco.mjtRndFlag.mjRND_SKYBOX):                                    # as CameraRenderer
-        renderer.scene.flags[flag] = 0
+    fast_scene_flags(renderer.scene)                   # as CameraRenderer
     cams = _cameras(env)
     t0 = time.perf_counter()
     for _ in range(steps):

@@ -74,10 +74,9 @@ class MetaTrainer:
         self.progress = Progress()
         self.cache = TransitionCache(cfg.sac.cache_transitions) if cfg.sac.cache_transitions else None
         self.agent = MeldAgent(self.model, self.sac.actor, cfg.model.reward_input, cfg.sac.policy_input)
-        # Where trials come from and where the new weights go: the environment in this process by
-        # default; the ROS learner node plugs in collection and evaluation through the node graph.
-        self.collector = self.collect               # (n_trials, random_policy) -> trials, added to replay
-        self.evaluator = self.evaluate              # () -> {"success_per_episode": [...], ...}
+        # How one trial is run and where new weights go: the environment in this process by
+        # default; the ROS learner node runs trials through the node graph instead.
+        self.trial_runner = self.run_trial_here     # (task_set, task_index, seed, mode) -> Trial
         self.on_new_weights = lambda: None          # called after every training phase
         self._writer = None
         if resume and (self.run_dir / CHECKPOINT_FILE).exists():
@@ -98,14 +97,22 @@ class MetaTrainer:
         for trial in other.iter_trials():
             self.replay.add(trial)
 
+    def run_trial_here(self, task_set: str, task_index: int, seed: int, mode: str) -> Trial:
+        """One trial on ``task_set`` ("train" | "held_out") task ``task_index`` in this process's
+        environment; ``mode``: "random" (uniform actions), "train" (the agent samples), "eval"
+        (the agent, deterministic if ``train.eval_deterministic``)."""
+        task = (self.env.train_tasks if task_set == "train" else self.env.held_out_tasks)[task_index]
+        return run_trial(self.env, task_index, task, self.episodes, seed,
+                         agent=None if mode == "random" else self.agent, rng=self.rng,
+                         deterministic=mode == "eval" and self.cfg.train.eval_deterministic)
+
     def collect(self, n_trials: int, random_policy: bool) -> list[Trial]:
         trials = []
         self.model.eval()
         for _ in range(n_trials):
             ti = int(self.rng.integers(len(self.env.train_tasks)))
             seed = int(self.rng.integers(2**31 - 1))
-            trial = run_trial(self.env, ti, self.env.train_tasks[ti], self.episodes, seed,
-                              agent=None if random_policy else self.agent, rng=self.rng)
+            trial = self.trial_runner("train", ti, seed, "random" if random_policy else "train")
             self.replay.add(trial)
             trials.append(trial)
         self.model.train()
@@ -195,21 +202,19 @@ class MetaTrainer:
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
     # ---- evaluation (Algorithm 2) ---------------------------------------------------------
-    def evaluate(self, tasks=None, trials_per_task: int | None = None, seed_offset: int = 1_000_000) -> dict:
+    def evaluate(self, trials_per_task: int | None = None, seed_offset: int = 1_000_000) -> dict:
         """Meta-test: success per episode of a trial, averaged over held-out tasks.
 
         Runs under its own RNG streams, so evaluating does not change training.
         """
-        tasks = self.env.held_out_tasks if tasks is None else tasks
         n = trials_per_task or self.cfg.train.eval_trials_per_task
         successes, returns = [], []
         self.model.eval()
         with torch.random.fork_rng():
             torch.manual_seed(self.cfg.train.seed + seed_offset)
-            for ti, task in enumerate(tasks):
+            for ti in range(len(self.env.held_out_tasks)):
                 for j in range(n):
-                    trial = run_trial(self.env, ti, task, self.episodes, seed_offset + 1000 * ti + j,
-                                      agent=self.agent, deterministic=self.cfg.train.eval_deterministic)
+                    trial = self.trial_runner("held_out", ti, seed_offset + 1000 * ti + j, "eval")
                     successes.append(trial.episode_success(self.env.episode_length))
                     E = self.env.episode_length
                     returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum()) for e in range(self.episodes)])
@@ -233,7 +238,7 @@ class MetaTrainer:
         start = time.monotonic() - self.progress.train_time_s
         if not self.progress.pretrained:
             if self.replay.num_trials() < t.pretrain_trials:
-                self.collector(t.pretrain_trials - self.replay.num_trials(), True)
+                self.collect(t.pretrain_trials - self.replay.num_trials(), random_policy=True)
             stats = self.train_phase(t.pretrain_model_steps, 0)
             self.on_new_weights()
             self.progress.pretrained = True
@@ -248,7 +253,7 @@ class MetaTrainer:
                 log(f"time budget of {t.time_budget_s:.0f} s reached")
                 break
             t0 = time.monotonic()
-            trials = self.collector(t.trials_per_iteration, False)
+            trials = self.collect(t.trials_per_iteration, random_policy=False)
             t1 = time.monotonic()
             n_env = len(trials) * self.trial_length
             stats = self.train_phase(self._steps_for(t.model_steps_per_env_step, n_env),
@@ -284,7 +289,7 @@ class MetaTrainer:
         self._writer.add_scalar("train/model_steps", self.progress.model_steps, step)
 
     def _evaluate_and_log(self) -> dict:
-        result = self.evaluator()
+        result = self.evaluate()
         result.update(iteration=self.progress.iteration, env_steps=self.progress.env_steps,
                       time_s=round(self.progress.train_time_s, 1))
         self.progress.evals.append(result)

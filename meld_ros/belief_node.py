@@ -159,10 +159,8 @@ class BeliefNode(Node):
             return
         self._trial_start = False
         self._last_ns = ns
-        for old in [k for k in list(self._images) if k <= ns]:
+        for old in [k for k in (*self._images, *self._rewards) if k <= ns]:
             self._discard(old)
-        for old in [k for k in list(self._rewards) if k <= ns]:
-            self._rewards.pop(old, None)
         msg = Belief(latent_mean=b.mean.reshape(-1).tolist(), latent_std=b.std.reshape(-1).tolist(),
                      latent_sample=b.sample.reshape(-1).tolist(), predicted_reward=b.reward_mean,
                      predicted_reward_std=b.reward_std, step=b.step, episode=0, trial=self.trial,

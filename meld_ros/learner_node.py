@@ -25,14 +25,12 @@ thread (the graph is idle between episodes).
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import signal
 import sys
 import threading
 from pathlib import Path
 
-import numpy as np
 import rclpy
 from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -55,7 +53,7 @@ from meld_ros.srv import SetTask
 KEEP_WEIGHT_FILES = 3
 
 
-class GraphError(RuntimeError):
+class TrialError(RuntimeError):
     """The graph did not do what a trial needs (a service missing, an episode that never ended)."""
 
 
@@ -73,8 +71,7 @@ class LearnerNode(Node):
             self.trainer = MetaTrainer(load_config(self.p.profile, self.p.override_list()), Path(self.p.run_dir),
                                        resume=True)
         self.cfg = self.trainer.cfg
-        self.trainer.collector = self.collect
-        self.trainer.evaluator = self.evaluate
+        self.trainer.trial_runner = self.run_trial
         self.trainer.on_new_weights = self.ship_weights
         # versions only grow, across restarts too: the nodes switch to the newest
         self.version = max((int(q.stem.split("-")[1]) for q in Path(self.p.run_dir).glob("weights-*.pt")), default=0)
@@ -82,6 +79,7 @@ class LearnerNode(Node):
         self._episode: EpisodeRecorder | None = None
         self._done = threading.Event()
         self._last_ns = -1                  # the last stamp of the previous episode
+        self._deterministic = False         # what the policy node was last set to
         self.update_pub = self.create_publisher(ModelUpdate, self.p.model_update_topic, LATCHED)
         self.create_subscription(Image, self.p.observation_topic, self._on_image, RELIABLE)
         self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RELIABLE)
@@ -114,14 +112,17 @@ class LearnerNode(Node):
     # ---- trials (main thread) --------------------------------------------------------------
     def _call(self, client, request, what: str):
         if not client.wait_for_service(timeout_sec=30.0):
-            raise GraphError(f"{what}: service {client.srv_name} not available")
+            raise TrialError(f"{what}: service {client.srv_name} not available")
         result = client.call(request, timeout_sec=30.0)
         if result is None or not result.success:
-            raise GraphError(f"{what} failed: {getattr(result, 'message', 'no answer')}")
+            raise TrialError(f"{what} failed: {getattr(result, 'message', 'no answer')}")
         return result
 
-    def run_trial(self, task_set: str, task_index: int, seed: int):
+    def run_trial(self, task_set: str, task_index: int, seed: int, mode: str = "train"):
+        """MetaTrainer's trial runner, through the graph. ``mode`` "eval" sets the policy to
+        ``train.eval_deterministic``; "random" acts with the current (untrained) actor."""
         env = self.trainer.env
+        self._set_policy_deterministic(mode == "eval" and self.trainer.cfg.train.eval_deterministic)
         self._call(self.belief_reset, Trigger.Request(), "belief reset")
         episodes = []
         for e in range(self.trainer.episodes):
@@ -135,7 +136,7 @@ class LearnerNode(Node):
                 if self._episode.complete():
                     self._done.set()
             if not self._done.wait(timeout=self.p.episode_timeout_s):
-                raise GraphError(f"episode {e} of a trial on {task_set} task {task_index} did not finish within "
+                raise TrialError(f"episode {e} of a trial on {task_set} task {task_index} did not finish within "
                                  f"{self.p.episode_timeout_s:.0f} s")
             with self._lock:
                 episodes.append(self._episode.arrays())
@@ -143,42 +144,15 @@ class LearnerNode(Node):
                 self._episode = None
         return assemble_trial(task_index, episodes)
 
-    def collect(self, n_trials: int, random_policy: bool):
-        tr = self.trainer
-        trials = []
-        for _ in range(n_trials):
-            ti = int(tr.rng.integers(len(tr.env.train_tasks)))
-            seed = int(tr.rng.integers(2**31 - 1))
-            trial = self.run_trial("train", ti, seed)
-            tr.replay.add(trial)
-            tr.progress.env_steps += tr.trial_length
-            trials.append(trial)
-        return trials
-
     def _set_policy_deterministic(self, value: bool) -> None:
+        if value == self._deterministic:
+            return
         if not self.policy_params.wait_for_service(timeout_sec=5.0):
-            self.get_logger().warning("policy parameters not reachable: evaluating with its current setting")
+            self.get_logger().warning("policy parameters not reachable: acting with its current setting")
             return
         p = ParameterMsg(name="deterministic", value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value))
         self.policy_params.call(SetParameters.Request(parameters=[p]), timeout_sec=10.0)
-
-    def evaluate(self, seed_offset: int = 1_000_000) -> dict:
-        tr, env = self.trainer, self.trainer.env
-        n = tr.cfg.train.eval_trials_per_task
-        self._set_policy_deterministic(tr.cfg.train.eval_deterministic)
-        successes, returns = [], []
-        try:
-            for ti in range(len(env.held_out_tasks)):
-                for j in range(n):
-                    trial = self.run_trial("held_out", ti, seed_offset + 1000 * ti + j)
-                    successes.append(trial.episode_success(env.episode_length))
-                    E = env.episode_length
-                    returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum()) for e in range(tr.episodes)])
-        finally:
-            self._set_policy_deterministic(False)
-        succ, ret = np.array(successes, float), np.array(returns)
-        return {"success_per_episode": succ.mean(0).tolist(), "return_per_episode": ret.mean(0).tolist(),
-                "trials": len(successes)}
+        self._deterministic = value
 
     # ---- weights ------------------------------------------------------------------------------
     def ship_weights(self) -> None:
@@ -196,8 +170,7 @@ class LearnerNode(Node):
         self.ship_weights()                              # version 1: the current (maybe untrained) weights
         if self.p.mode == "meta_test":
             tr = self.trainer
-            tr.cfg = dataclasses.replace(tr.cfg, train=dataclasses.replace(tr.cfg.train, eval_trials_per_task=self.p.trials))
-            result = self.evaluate(seed_offset=2_000_000)
+            result = tr.evaluate(trials_per_task=self.p.trials, seed_offset=2_000_000)
             what = f"meta-test {tr.cfg.train.env} on {len(tr.env.held_out_tasks)} held-out tasks ({result['trials']} trials)"
         else:
             result = self.trainer.run(progress_bar=False, log=self.get_logger().info)
@@ -228,7 +201,7 @@ def main(args=None) -> int:
     except (ConfigError, CheckpointError) as exc:
         print(f"[learner] {exc}", file=sys.stderr)
         return 2
-    except GraphError as exc:
+    except TrialError as exc:
         print(f"[learner] {exc}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -66,8 +66,7 @@ class MujocoBridgeNode(Node):
         else:
             self.create_subscription(Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
             self.create_timer(self.env.control_period / self.p.realtime_factor, self._on_timer)
-        if self.p.mode == "realtime":          # like hardware, running from the start
-            self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))
+            self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))   # like hardware: running from the start
         self.get_logger().info(f"{self.p.env} in {self.p.mode} mode, {self.stepper.n_cameras} camera(s), "
                                f"control period {self.env.control_period:.3f} s")
 
@@ -77,19 +76,16 @@ class MujocoBridgeNode(Node):
 
     def _republish(self) -> None:
         if self._frame is not None and time.monotonic() - self._published_at >= self.p.republish_s:
-            self._publish(self._frame, same_stamp=True)
+            self._send()                              # the same frame, the same stamp
 
-    def _publish(self, frame: SensorFrame, same_stamp: bool = False) -> None:
-        self._published_at = time.monotonic()
-        if same_stamp:
-            self._send(frame, self._frame_ns)
-            return
+    def _publish(self, frame: SensorFrame) -> None:
         self._frame = frame
         self._frame_ns = self._stamp_ns(frame)
-        self._send(frame, self._frame_ns)
+        self._send()
 
-    def _send(self, frame: SensorFrame, ns: int) -> None:
-        stamp = stamp_of(ns)
+    def _send(self) -> None:
+        self._published_at = time.monotonic()
+        frame, stamp = self._frame, stamp_of(self._frame_ns)
         if self.p.mode == "lockstep":
             self.clock_pub.publish(Clock(clock=stamp))
         js = JointState()

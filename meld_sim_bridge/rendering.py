@@ -40,6 +40,12 @@ def fast_visual_settings(model: mujoco.MjModel, height: int, width: int) -> None
     model.vis.global_.offheight = max(int(model.vis.global_.offheight), height)
 
 
+def fast_scene_flags(scene: mujoco.MjvScene) -> None:
+    """No haze, reflections or skybox in a scene (each costs a noticeable part of a CPU frame)."""
+    for flag in (mujoco.mjtRndFlag.mjRND_HAZE, mujoco.mjtRndFlag.mjRND_REFLECTION, mujoco.mjtRndFlag.mjRND_SKYBOX):
+        scene.flags[flag] = 0
+
+
 class CameraRenderer:
     """Renders named cameras of one model to uint8 RGB arrays of a fixed size."""
 
@@ -47,8 +53,7 @@ class CameraRenderer:
         fast_visual_settings(model, height, width)
         self.height, self.width = height, width
         self._renderer = mujoco.Renderer(model, height=height, width=width)
-        for flag in (mujoco.mjtRndFlag.mjRND_HAZE, mujoco.mjtRndFlag.mjRND_REFLECTION, mujoco.mjtRndFlag.mjRND_SKYBOX):
-            self._renderer.scene.flags[flag] = 0
+        fast_scene_flags(self._renderer.scene)
         self._model = model
 
     def camera_id(self, name: str) -> int:
