@@ -29,6 +29,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import rclpy
@@ -166,7 +167,19 @@ class LearnerNode(Node):
         for old in sorted(Path(self.p.run_dir).glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:
             old.unlink(missing_ok=True)
 
+    def _wait_for_publishers(self, timeout_s: float = 60.0) -> None:
+        """Until the topics it records have publishers: a lockstep episode runs in a fraction of a
+        second and only its last frame is ever re-sent, so a frame missed during discovery is lost."""
+        topics = [self.p.observation_topic, self.p.reward_topic, self.p.action_topic]
+        end = time.monotonic() + timeout_s
+        while any(self.count_publishers(t) == 0 for t in topics):
+            if time.monotonic() > end:
+                missing = [t for t in topics if self.count_publishers(t) == 0]
+                raise TrialError(f"no publisher on {missing} after {timeout_s:.0f} s: is the graph running?")
+            time.sleep(0.1)
+
     def main(self) -> dict:
+        self._wait_for_publishers()
         self.ship_weights()                              # version 1: the current (maybe untrained) weights
         if self.p.mode == "meta_test":
             tr = self.trainer
