@@ -34,24 +34,35 @@ from sensor_msgs.msg import Image
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.rollout import run_trial
-from meld_ros.graph import CAMERAS, TWO_CAMERA_ENVS
+from meld_ros.graph import build_graph
 from meld_ros.launcher import Graph
 from meld_ros.graph import NodeSpec
 from meld_ros.msg import Action, Belief, Reward
+from meld_ros.executor import LeanExecutor
+from meld_ros.images import image_to_array
+from meld_ros.recorder import EpisodeRecorder
 from meld_ros.node_runtime import RELIABLE, ns_of
 from meld_ros.srv import SetTask
 from std_srvs.srv import Trigger
 
 
 def _nodes(env: str, weights: Path, mode: str, factor: float) -> list[NodeSpec]:
-    cams = CAMERAS if env in TWO_CAMERA_ENVS else CAMERAS[:1]
-    return [NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": mode, "camera_topics": cams,
-                                                             "realtime_factor": factor}),
-            NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cams}),
-            NodeSpec("reward_sensing", "reward_node", {}),
-            NodeSpec("belief", "belief_node", {"weights": str(weights), "publish_reconstruction": False}),
-            NodeSpec("policy", "policy_node", {"weights": str(weights)}),
-            NodeSpec("reset_rig", "reset_rig_node", {})]
+    """The launched sim_meta_train graph (meld_ros/graph.py) for ``env`` with this process in the learner's place."""
+    nodes = []
+    for spec in build_graph("sim_meta_train", {"env": env}):
+        params = dict(spec.parameters)
+        if spec.name == "learner":
+            continue
+        if spec.name == "mujoco_bridge":
+            params.update(mode=mode, realtime_factor=factor)
+        if spec.name in ("belief", "policy"):
+            params["weights"] = str(weights)
+        if spec.name == "belief":
+            params["publish_reconstruction"] = False
+        if mode == "realtime" and "use_sim_time" in params:
+            params["use_sim_time"] = False             # real time: what the hardware graph runs on
+        nodes.append(NodeSpec(spec.name, spec.module, params))
+    return nodes
 
 
 class Quiet:
@@ -67,60 +78,83 @@ def _pct(x) -> str:
     return f"median {np.median(x):6.2f} ms   p99 {np.percentile(x, 99):6.2f} ms   (n={len(x)})"
 
 
-def latency(env: str, weights: Path, frames: int, factor: float) -> dict:
+def latency(env: str, weights: Path, frames: int, factor: float, stages: bool) -> dict:
     g = Graph(_nodes(env, weights, "realtime", factor), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_latency")
-    lat = {"observation": [], "belief": [], "action": []}
+    lat = {"observation": [], "belief": [], "action": []} if stages else {"action": []}
 
     def rec(key):
         def cb(msg):
             lat[key].append(time.time() - ns_of(msg.header.stamp) * 1e-9)
         return cb
 
-    node.create_subscription(Image, "/meld/observation", rec("observation"), RELIABLE)
-    node.create_subscription(Belief, "/meld/belief", rec("belief"), RELIABLE)
+    if stages:        # observing the intermediate topics costs this process CPU on the same two cores
+        node.create_subscription(Image, "/meld/observation", rec("observation"), RELIABLE)
+        node.create_subscription(Belief, "/meld/belief", rec("belief"), RELIABLE)
     node.create_subscription(Action, "/meld/action", rec("action"), RELIABLE)
+    executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
+    executor.add_node(node)
     try:
         end = time.monotonic() + 120
         while len(lat["action"]) < 20 and time.monotonic() < end:     # warm-up (discovery, first loads)
-            rclpy.spin_once(node, timeout_sec=0.05)
+            executor.spin_once(timeout_sec=0.05)
         for v in lat.values():
             v.clear()
         end = time.monotonic() + 600
         while len(lat["action"]) < frames and time.monotonic() < end:
-            rclpy.spin_once(node, timeout_sec=0.05)
+            executor.spin_once(timeout_sec=0.05)
     finally:
+        executor.shutdown()
         node.destroy_node()
         g.stop()
     return lat
 
 
 def lockstep_rate(env: str, weights: Path, episodes: int) -> float:
+    """Episodes per second through the graph, recorded here as the learner records them."""
     g = Graph(_nodes(env, weights, "lockstep", 1.0), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
-    last_frames = []          # stamps of frames that end an episode (reward step == E)
     from meld_sim_bridge.registry import make_env
     E = make_env(env).episode_length
-    node.create_subscription(Reward, "/meld/reward",
-                             lambda m: last_frames.append(ns_of(m.header.stamp)) if m.step == E else None, RELIABLE)
+    rec = {"episode": None}
+
+    def add(fn):
+        if rec["episode"] is not None:
+            fn(rec["episode"])
+
+    node.create_subscription(Image, "/meld/observation",
+                             lambda m: add(lambda ep: ep.add_image(ns_of(m.header.stamp), image_to_array(m))), RELIABLE)
+    node.create_subscription(Reward, "/meld/reward", lambda m: add(lambda ep: ep.add_reward(
+        ns_of(m.header.stamp), m.step, m.dense, m.sparse, m.success)), RELIABLE)
+    node.create_subscription(Action, "/meld/action",
+                             lambda m: add(lambda ep: ep.add_action(ns_of(m.header.stamp), list(m.normalized))), RELIABLE)
+    executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
+    executor.add_node(node)
     set_task = node.create_client(SetTask, "/meld/set_task")
     reset = node.create_client(Trigger, "/belief/reset")
 
     def call(client, req):
         client.wait_for_service(timeout_sec=60)
         f = client.call_async(req)
-        while not f.done():
-            rclpy.spin_once(node, timeout_sec=0.01)
+        executor.spin_until_future_complete(f, timeout_sec=60)
         return f.result()
+
+    last = [-1]
 
     def episode(e):
         call(reset, Trigger.Request())
+        rec["episode"] = ep = EpisodeRecorder(E, after_ns=last[0])
         start = ns_of(call(set_task, SetTask.Request(task_id=e % 3, task_set="train", seed=e)).state.header.stamp)
+        ep.begin(start)
         end = time.monotonic() + 300
-        while not any(ns > start for ns in last_frames) and time.monotonic() < end:
-            rclpy.spin_once(node, timeout_sec=0.001)
+        while not ep.complete():
+            if time.monotonic() > end:
+                raise RuntimeError("lockstep episode did not complete within 300 s")
+            executor.spin_once(timeout_sec=0.05)
+        last[0] = max(ep.images)
+        ep.arrays()
 
     try:
         episode(0)                                        # warm-up
@@ -129,6 +163,7 @@ def lockstep_rate(env: str, weights: Path, episodes: int) -> float:
             episode(e)
         return episodes * E / (time.monotonic() - t0)
     finally:
+        executor.shutdown()
         node.destroy_node()
         g.stop()
 
@@ -148,6 +183,8 @@ def main():
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--realtime-factor", type=float, default=2.0)
+    p.add_argument("--stages", action="store_true",
+                   help="also time the fused observation and the belief (an extra subscriber on the path)")
     args = p.parse_args()
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -157,14 +194,14 @@ def main():
         trainer.export_weights(weights, 1)
         rclpy.init()
         try:
-            lat = latency(args.env, weights, args.frames, args.realtime_factor)
-            graph = lockstep_rate(args.env, weights, args.episodes)
+            lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages)
+            graph = lockstep_rate(args.env, weights, args.episodes) if args.episodes else float('nan')
         finally:
             rclpy.shutdown()
         trainer.model.eval()
-        direct = direct_rate(trainer, args.episodes)
+        direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
     print(f"graph on {args.env} (cpu-profile model), every node its own process, 2 cores")
-    for key in ("observation", "belief", "action"):
+    for key in lat:
         print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
     print(f"  lockstep through the graph: {graph:6.1f} steps/s; direct loop (run_trial): {direct:6.1f} steps/s; "
           f"ratio {graph / direct:.2f}")

@@ -35,7 +35,7 @@ from pathlib import Path
 import rclpy
 from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
@@ -48,6 +48,7 @@ from meld_ros.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.node_params import LearnerParams, declare
 from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of
+from meld_ros.executor import LeanExecutor
 from meld_ros.recorder import EpisodeRecorder, assemble_trial
 from meld_ros.srv import SetTask
 
@@ -203,7 +204,7 @@ def main(args=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)
     node = None
-    executor = SingleThreadedExecutor()
+    executor = LeanExecutor()
     try:
         node = LearnerNode()
         executor.add_node(node)

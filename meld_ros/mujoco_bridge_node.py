@@ -13,7 +13,10 @@ Modes (parameter ``mode``):
   answers the latest frame: the policy's stamped copy on ``/meld/action``
   (``meld_ros/Action``, header stamp = the frame it answers) is what steps
   the simulation; /clock carries the simulated time, so the graph runs
-  as fast as it can compute under ``use_sim_time``. Nothing is published
+  as fast as it can compute under ``use_sim_time``. Every node under sim
+  time wakes for each /clock message, so /clock goes out at most every
+  ``clock_period_s`` of wall time (always at a new episode; 0: every step);
+  the nodes pair messages by their stamps, not by the clock. Nothing is published
   before the first ``/sim/set_task``; a frame left unanswered is sent again
   (same stamp) every ``republish_s``.
 - ``realtime``: a timer at the control rate steps with the latest command,
@@ -60,6 +63,7 @@ class MujocoBridgeNode(Node):
         self._episode_over = False
         self._last_command: tuple[float, np.ndarray] | None = None     # (monotonic time, command)
         self.steps = 0
+        self._clock_at = -float("inf")     # monotonic time of the last /clock
         if self.p.mode == "lockstep":
             self.create_subscription(Action, "/meld/action", self._on_stamped_action, RELIABLE)
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
@@ -78,27 +82,28 @@ class MujocoBridgeNode(Node):
         if self._frame is not None and time.monotonic() - self._published_at >= self.p.republish_s:
             self._send()                              # the same frame, the same stamp
 
-    def _publish(self, frame: SensorFrame) -> None:
+    def _publish(self, frame: SensorFrame, new_episode: bool = False) -> None:
         self._frame = frame
         self._frame_ns = self._stamp_ns(frame)
-        self._send()
+        self._send(force_clock=new_episode)
 
-    def _send(self) -> None:
+    def _send(self, force_clock: bool = False) -> None:
         self._published_at = time.monotonic()
         frame, stamp = self._frame, stamp_of(self._frame_ns)
-        if self.p.mode == "lockstep":
+        if self.p.mode == "lockstep" and (force_clock or self._published_at - self._clock_at >= self.p.clock_period_s):
             self.clock_pub.publish(Clock(clock=stamp))
+            self._clock_at = self._published_at
+        for k, (pub, image) in enumerate(zip(self.image_pubs, frame.images)):     # the control path first
+            pub.publish(array_to_image(image, stamp, frame_id=f"camera{k}"))
+        truth = Reward(dense=frame.dense, sparse=frame.sparse, success=frame.success, step=frame.step)
+        truth.header.stamp = stamp
+        self.truth_pub.publish(truth)
         js = JointState()
         js.header.stamp = stamp
         js.name = list(frame.joint_names)
         js.position = frame.joint_positions.tolist()
         js.velocity = frame.joint_velocities.tolist()
         self.joint_pub.publish(js)
-        truth = Reward(dense=frame.dense, sparse=frame.sparse, success=frame.success, step=frame.step)
-        truth.header.stamp = stamp
-        self.truth_pub.publish(truth)
-        for k, (pub, image) in enumerate(zip(self.image_pubs, frame.images)):
-            pub.publish(array_to_image(image, stamp, frame_id=f"camera{k}"))
 
     # ---- input -------------------------------------------------------------------------
     def _step(self, command) -> None:
@@ -134,7 +139,7 @@ class MujocoBridgeNode(Node):
             response.success, response.message = False, str(exc)
             return response
         self._episode_over = False
-        self._publish(self.stepper.reset(task, seed=int(request.seed)))
+        self._publish(self.stepper.reset(task, seed=int(request.seed)), new_episode=True)
         response.success = True
         response.state = TaskState(task_id=request.task_id, task_set=request.task_set, phase="running")
         response.state.header.stamp = stamp_of(self._frame_ns)

@@ -30,10 +30,13 @@ class BridgeParams:
     command_timeout_s: float
     realtime_factor: float
     republish_s: float
+    clock_period_s: float
 
     def __post_init__(self):
         if self.mode not in ("lockstep", "realtime"):
             raise ConfigError(f"mujoco_bridge.mode must be lockstep or realtime, got {self.mode!r}")
+        if not self.clock_period_s >= 0:
+            raise ConfigError(f"mujoco_bridge.clock_period_s must be >= 0, got {self.clock_period_s}")
 
     def kwargs(self) -> dict:
         value = yaml.safe_load(self.env_kwargs) or {}

@@ -52,8 +52,9 @@ def start_node():
         return p
 
     yield start
-    for p in started:
-        p.stop()
+    for p in started:          # their output shows in pytest's report when the test fails
+        code, out = p.stop()
+        print(f"----- {p.module} (exit {code}) -----\n{out}")
 
 
 @pytest.fixture

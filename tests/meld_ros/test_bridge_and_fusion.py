@@ -1,6 +1,7 @@
 """MuJoCo bridge and camera fusion as real processes: lockstep stepping, fused observations, bad input."""
 import numpy as np
 import pytest
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
 from meld_ros.images import array_to_image, image_to_array
@@ -16,18 +17,20 @@ def _answer(node, pub, obs_msg, velocity):
     pub.publish(a)
 
 
-@pytest.mark.parametrize("env, width", [("point2d", 64), ("widowx-cable", 128)])
-def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width):
-    bridge = start_node("mujoco_bridge_node", {"env": env, "env_kwargs": "'{n_train: 3, n_eval: 2}'"})
+@pytest.mark.parametrize("env, width, clock_period", [("point2d", 64, 0.0), ("widowx-cable", 128, 60.0)])
+def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width, clock_period):
+    bridge = start_node("mujoco_bridge_node", {"env": env, "env_kwargs": "'{n_train: 3, n_eval: 2}'",
+                                               "clock_period_s": clock_period})
     fusion = start_node("camera_fusion_node", {"camera_topics": "['/camera/scene/image_raw']" if width == 64 else
                                                 "['/camera/scene/image_raw','/camera/wrist/image_raw']"})
-    obs, truth = [], []
+    obs, truth, clock = [], [], []
     ros_node.create_subscription(Image, "/meld/observation", obs.append, RELIABLE)
     ros_node.create_subscription(Reward, "/sim/reward", truth.append, RELIABLE)
+    ros_node.create_subscription(Clock, "/clock", lambda m: clock.append(ns_of(m.clock)), RELIABLE)
     act = ros_node.create_publisher(Action, "/meld/action", RELIABLE)
     client = ros_node.create_client(SetTask, "/sim/set_task")
     assert client.wait_for_service(timeout_sec=30), bridge.stop()[1]
-    assert ros_node.wait_matched(["/meld/observation", "/sim/reward"])
+    assert ros_node.wait_matched(["/meld/observation", "/sim/reward", "/clock"])
     future = client.call_async(SetTask.Request(task_id=1, task_set="train", seed=7))
     assert ros_node.spin_until(future.done) and future.result().success
     reset_ns = ns_of(future.result().state.header.stamp)          # the stamp of the episode's first frame
@@ -48,6 +51,11 @@ def test_lockstep_bridge_through_fusion(start_node, ros_node, env, width):
     ros_node.spin_until(lambda: ns_of(obs[-1].header.stamp) != latest, timeout=2.0)
     assert ns_of(obs[-1].header.stamp) == latest
     assert truth and truth[-1].step >= 5
+    # /clock: every step with clock_period_s 0; otherwise at most that often, and always at a new episode
+    if clock_period == 0:
+        assert {ns_of(m.header.stamp) for m in obs} <= set(clock)
+    else:
+        assert set(clock) == {reset_ns}
     assert bridge.stop()[0] == 0 and fusion.stop()[0] == 0      # clean exit on SIGINT
 
 

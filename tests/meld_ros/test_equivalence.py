@@ -7,35 +7,51 @@ import numpy as np
 import pytest
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
+from sensor_msgs.msg import Image
 
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.rollout import run_trial
 from meld_ros.msg import Action, Reward
-from meld_ros.node_runtime import RELIABLE, ns_of
+from meld_ros.node_runtime import RELIABLE, ns_of, stamp_of
 from meld_sim_bridge.registry import make_env
 
 
 class ScriptedPolicy:
-    """Answers step k of episode e (known from the reward of the frame) with actions[e * E + k];
+    """Answers step k of episode e (known from the reward of the frame) with actions[e * E + k]
+    once the frame's observation has come through fusion too, as the belief-driven policy
+    does (so a frame fusion missed during discovery is re-sent by the bridge, not skipped);
     the last frame of an episode gets no answer."""
 
     def __init__(self, node, actions, scale, episode_length):
         self.actions, self.scale, self.E = actions, scale, episode_length
         self.episode, self.answered = -1, set()
+        self.steps, self.observed = {}, set()
+        self.lock = threading.Lock()         # the test spins a multi-threaded executor
         self.pub = node.create_publisher(Action, "/meld/action", RELIABLE)
         node.create_subscription(Reward, "/meld/reward", self._on_reward, RELIABLE)
+        node.create_subscription(Image, "/meld/observation", self._on_observation, RELIABLE)
 
     def _on_reward(self, msg):
-        ns = ns_of(msg.header.stamp)
-        if ns in self.answered or msg.step >= self.E:
+        with self.lock:
+            self.steps[ns_of(msg.header.stamp)] = msg.step
+            self._answer(ns_of(msg.header.stamp))
+
+    def _on_observation(self, msg):
+        with self.lock:
+            self.observed.add(ns_of(msg.header.stamp))
+            self._answer(ns_of(msg.header.stamp))
+
+    def _answer(self, ns):
+        if ns in self.answered or ns not in self.observed or ns not in self.steps or self.steps[ns] >= self.E:
             return
-        if msg.step == 0:
+        step = self.steps[ns]
+        if step == 0:
             self.episode += 1
         self.answered.add(ns)
-        a = self.actions[self.episode * self.E + msg.step]
+        a = self.actions[self.episode * self.E + step]
         out = Action(normalized=a.tolist(), command=(a * self.scale).tolist())
-        out.header.stamp = msg.header.stamp
+        out.header.stamp = stamp_of(ns)
         self.pub.publish(out)
 
 

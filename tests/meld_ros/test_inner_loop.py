@@ -1,7 +1,6 @@
 """The control loop as real processes: bridge -> fusion -> belief -> policy -> bridge (lockstep),
 with reward sensing; then the policy's safety: watchdog and e-stop; bad messages dropped."""
 import math
-import time
 
 import numpy as np
 import pytest
@@ -92,7 +91,7 @@ def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
 
     # the belief node dies: the policy commands zero within its watchdog timeout
     nodes["belief"].proc.kill()
-    time.sleep(0.5)
+    ros_node.spin_until(lambda: False, timeout=1.0)   # take in what was sent before the kill (a sleep would queue it)
     n = len(commands)
     assert ros_node.spin_until(lambda: len(commands) > n + 2, timeout=10)
     assert all(not any(c.data) for c in commands[n:])
