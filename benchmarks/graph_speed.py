@@ -3,16 +3,26 @@
 1. Latency (realtime mode): the MuJoCo bridge publishes camera frames stamped
    with the time of publication; fusion, reward sensing, belief and policy run
    as separate processes; this process receives every ``meld_ros/Action``
-   (stamped with the frame it answers) and records now - stamp, as well as
-   the same for the fused observation and the belief on the way. Median and
+   (stamped with the frame it answers) and records now - stamp (with
+   ``--stages``, also for the fused observation and the belief). Median and
    p99 over ``--frames`` frames (target: p99 <= 10 ms). The bridge runs at
    ``--realtime-factor`` times the robot's control rate to collect frames
    quickly; each frame still goes through the whole chain before the next.
 2. Throughput (lockstep mode): control steps per second through the graph
-   (bridge steps only when the policy's answer arrives) over whole episodes,
-   against the direct loop of the in-process trainer on the same environment
-   and weights (``MeldAgent.update`` + ``act`` + ``env.step``, i.e. what
-   ``run_trial`` does): their ratio (target >= 0.5).
+   as ``sim_meta_train`` launches it (nodes under ``use_sim_time``, /clock
+   from the bridge), with this process in the learner's place: it resets the
+   belief, sets tasks through the reset rig and records every episode from
+   the observation, reward and action topics as the learner does (bridge
+   steps only when the policy's answer arrives). Against the direct loop of
+   the in-process trainer on the same environment and weights
+   (``MeldAgent.update`` + ``act`` + ``env.step``, i.e. what ``run_trial``
+   does): their ratio (target >= 0.5).
+
+This process blocks in its executor between messages: it shares the two
+cores with the graph (an earlier version polled every millisecond and took a
+third of a core from the nodes it was timing). ``--stages`` also times the
+fused observation and the belief, at the cost of one more subscriber on the
+path.
 
 Weights: an untrained ``cpu``-profile model and actor for the environment
 (speed does not depend on training).
@@ -65,6 +75,17 @@ def _nodes(env: str, weights: Path, mode: str, factor: float) -> list[NodeSpec]:
     return nodes
 
 
+def _wait_for_publishers(node, executor, topics, timeout=120.0) -> None:
+    """Until discovery has found a publisher on every topic this process records (a frame sent
+    before that is lost to it, and lockstep episodes would never complete)."""
+    end = time.monotonic() + timeout
+    while not all(node.count_publishers(t) for t in topics):
+        if time.monotonic() > end:
+            raise RuntimeError(f"no publisher on {[t for t in topics if not node.count_publishers(t)]} after {timeout:.0f} s")
+        executor.spin_once(timeout_sec=0.1)
+    executor.spin_once(timeout_sec=0.5)
+
+
 class Quiet:
     def write(self, s):
         pass
@@ -96,6 +117,7 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool) -
     executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
     executor.add_node(node)
     try:
+        _wait_for_publishers(node, executor, ["/meld/action"])
         end = time.monotonic() + 120
         while len(lat["action"]) < 20 and time.monotonic() < end:     # warm-up (discovery, first loads)
             executor.spin_once(timeout_sec=0.05)
@@ -148,15 +170,18 @@ def lockstep_rate(env: str, weights: Path, episodes: int) -> float:
         rec["episode"] = ep = EpisodeRecorder(E, after_ns=last[0])
         start = ns_of(call(set_task, SetTask.Request(task_id=e % 3, task_set="train", seed=e)).state.header.stamp)
         ep.begin(start)
-        end = time.monotonic() + 300
+        end = time.monotonic() + 60
         while not ep.complete():
             if time.monotonic() > end:
-                raise RuntimeError("lockstep episode did not complete within 300 s")
+                steps = sorted(step for step, *_ in ep.rewards.values())
+                raise RuntimeError(f"lockstep episode {e} did not complete within 60 s: rewards for steps {steps}, "
+                                   f"{len(ep.images)} images, {len(ep.actions)} actions")
             executor.spin_once(timeout_sec=0.05)
         last[0] = max(ep.images)
         ep.arrays()
 
     try:
+        _wait_for_publishers(node, executor, ["/meld/observation", "/meld/reward", "/meld/action"])
         episode(0)                                        # warm-up
         t0 = time.monotonic()
         for e in range(1, episodes + 1):
