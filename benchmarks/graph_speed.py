@@ -51,7 +51,7 @@ from meld_ros.msg import Action, Belief, Reward
 from meld_ros.executor import LeanExecutor
 from meld_ros.images import image_to_array
 from meld_ros.recorder import EpisodeRecorder
-from meld_ros.node_runtime import RELIABLE, ns_of
+from meld_ros.node_runtime import RELIABLE, ns_of, wait_for_publishers
 from meld_ros.srv import SetTask
 from std_srvs.srv import Trigger
 
@@ -75,15 +75,12 @@ def _nodes(env: str, weights: Path, mode: str, factor: float) -> list[NodeSpec]:
     return nodes
 
 
-def _wait_for_publishers(node, executor, topics, timeout=120.0) -> None:
-    """Until discovery has found a publisher on every topic this process records (a frame sent
-    before that is lost to it, and lockstep episodes would never complete)."""
-    end = time.monotonic() + timeout
-    while not all(node.count_publishers(t) for t in topics):
-        if time.monotonic() > end:
-            raise RuntimeError(f"no publisher on {[t for t in topics if not node.count_publishers(t)]} after {timeout:.0f} s")
-        executor.spin_once(timeout_sec=0.1)
-    executor.spin_once(timeout_sec=0.5)
+def _discovered(node, topics) -> None:
+    """Publishers on every topic this process records, then a moment for them to match its readers."""
+    missing = wait_for_publishers(node, topics, 120.0)
+    if missing:
+        raise RuntimeError(f"no publisher on {missing} after 120 s")
+    time.sleep(0.5)
 
 
 class Quiet:
@@ -117,7 +114,7 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool) -
     executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
     executor.add_node(node)
     try:
-        _wait_for_publishers(node, executor, ["/meld/action"])
+        _discovered(node, ["/meld/action"])
         end = time.monotonic() + 120
         while len(lat["action"]) < 20 and time.monotonic() < end:     # warm-up (discovery, first loads)
             executor.spin_once(timeout_sec=0.05)
@@ -181,7 +178,7 @@ def lockstep_rate(env: str, weights: Path, episodes: int) -> float:
         ep.arrays()
 
     try:
-        _wait_for_publishers(node, executor, ["/meld/observation", "/meld/reward", "/meld/action"])
+        _discovered(node, ["/meld/observation", "/meld/reward", "/meld/action"])
         episode(0)                                        # warm-up
         t0 = time.monotonic()
         for e in range(1, episodes + 1):

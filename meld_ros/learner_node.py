@@ -29,7 +29,6 @@ import json
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import rclpy
@@ -47,7 +46,7 @@ from meld_core.meta_train import MetaTrainer, load_trained_agent
 from meld_ros.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.node_params import LearnerParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of
+from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of, wait_for_publishers
 from meld_ros.executor import LeanExecutor
 from meld_ros.recorder import EpisodeRecorder, assemble_trial
 from meld_ros.srv import SetTask
@@ -169,15 +168,11 @@ class LearnerNode(Node):
             old.unlink(missing_ok=True)
 
     def _wait_for_publishers(self, timeout_s: float = 60.0) -> None:
-        """Until the topics it records have publishers: a lockstep episode runs in a fraction of a
-        second and only its last frame is ever re-sent, so a frame missed during discovery is lost."""
-        topics = [self.p.observation_topic, self.p.reward_topic, self.p.action_topic]
-        end = time.monotonic() + timeout_s
-        while any(self.count_publishers(t) == 0 for t in topics):
-            if time.monotonic() > end:
-                missing = [t for t in topics if self.count_publishers(t) == 0]
-                raise TrialError(f"no publisher on {missing} after {timeout_s:.0f} s: is the graph running?")
-            time.sleep(0.1)
+        """Until the topics it records have publishers (see node_runtime.wait_for_publishers)."""
+        missing = wait_for_publishers(self, [self.p.observation_topic, self.p.reward_topic, self.p.action_topic],
+                                      timeout_s)
+        if missing:
+            raise TrialError(f"no publisher on {missing} after {timeout_s:.0f} s: is the graph running?")
 
     def main(self) -> dict:
         self._wait_for_publishers()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from typing import Callable
 
 import rclpy
@@ -37,6 +38,18 @@ def stamp_of(ns: int):
 def ns_of(stamp) -> int:
     """Integer nanoseconds of a builtin_interfaces/Time (exact: stamps are compared for equality)."""
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def wait_for_publishers(node, topics: list[str], timeout_s: float) -> list[str]:
+    """Until discovery has found a publisher on every topic (at most ``timeout_s``); the topics still
+    without one. A recorder needs this: a lockstep episode runs in a fraction of a second and only
+    its current frame is ever re-sent, so a frame sent before discovery is lost to it."""
+    end = time.monotonic() + timeout_s
+    while True:
+        missing = [t for t in topics if node.count_publishers(t) == 0]
+        if not missing or time.monotonic() > end:
+            return missing
+        time.sleep(0.1)
 
 
 def run(make_node: Callable[[], "rclpy.node.Node"], args=None) -> int:
