@@ -4,7 +4,8 @@ For every stamp t it waits for the observation image and the reward of that
 stamp and, after the first step of a trial, for the action that answered the
 previous frame (``meld_ros/Action``, stamped with that frame); then it runs
 ``MeldAgent.update`` and publishes the belief (``meld_ros/Belief``, stamp t)
-and, optionally, the decoded reconstruction image. Frames are processed in
+and, optionally, the decoded reconstruction image (decoded only while
+something subscribes to it: the decoder costs about as much as the update). Frames are processed in
 stamp order, each once (a re-sent frame gets the same belief again). The latent is reset only
 at a trial's start: the ``~/reset`` service (std_srvs/Trigger) makes the next
 frame the first of a trial.
@@ -169,7 +170,7 @@ class BeliefNode(Node):
         self.belief_pub.publish(msg)
         self._last_belief = msg
         self.updates += 1
-        if self.p.publish_reconstruction:
+        if self.p.publish_reconstruction and self.recon_pub.get_subscription_count() > 0:
             self.recon_pub.publish(array_to_image(self.agent.reconstruction(), stamp_of(ns), "meld_reconstruction"))
 
 

@@ -45,13 +45,14 @@ def _call(ros_node, client, request):
 
 def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
     nodes = _loop(start_node, weights)
-    beliefs, actions, commands = [], [], []
+    beliefs, actions, commands, recons = [], [], [], []
     ros_node.create_subscription(Belief, "/meld/belief", beliefs.append, RELIABLE)
+    ros_node.create_subscription(Image, "/meld/reconstruction", recons.append, RELIABLE)
     ros_node.create_subscription(Action, "/meld/action", actions.append, RELIABLE)
     ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", commands.append, RELIABLE)
     reset = ros_node.create_client(Trigger, "/belief/reset")
     set_task = ros_node.create_client(SetTask, "/sim/set_task")
-    assert ros_node.wait_matched(["/meld/belief", "/meld/action", "/arm_controller/commands"])
+    assert ros_node.wait_matched(["/meld/belief", "/meld/action", "/arm_controller/commands", "/meld/reconstruction"])
     assert _call(ros_node, reset, Trigger.Request()).success
     assert _call(ros_node, set_task, SetTask.Request(task_id=2, task_set="train", seed=3)).success
     # the loop closes by itself: 15 steps to the end of the episode
@@ -64,6 +65,9 @@ def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
     assert {ns_of(a.header.stamp) for a in actions} <= set(by_stamp)
     assert all(abs(c) <= 2.0 + 1e-9 for a in actions for c in a.command)      # point2d: |v| <= 2 m/s
     assert beliefs[-1].model_version == 1 and len(beliefs[-1].latent_sample) == len(beliefs[-1].latent_mean)
+    # the decoded image of p(x_t | z_t), for rviz / rqt, while someone subscribes to it
+    assert ros_node.spin_until(lambda: len(recons) >= 15, timeout=10)
+    assert {(m.height, m.width, m.encoding) for m in recons} == {(64, 64, "rgb8")}
 
     # e-stop: zero commands while engaged, whatever the beliefs say
     estop = ros_node.create_publisher(Bool, "/meld/estop", RELIABLE)
