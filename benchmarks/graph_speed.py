@@ -67,8 +67,6 @@ def _nodes(env: str, weights: Path, mode: str, factor: float) -> list[NodeSpec]:
             params.update(mode=mode, realtime_factor=factor)
         if spec.name in ("belief", "policy"):
             params["weights"] = str(weights)
-        if spec.name == "belief":
-            params["publish_reconstruction"] = False
         if mode == "realtime" and "use_sim_time" in params:
             params["use_sim_time"] = False             # real time: what the hardware graph runs on
         nodes.append(NodeSpec(spec.name, spec.module, params))

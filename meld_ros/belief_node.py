@@ -5,7 +5,7 @@ stamp and, after the first step of a trial, for the action that answered the
 previous frame (``meld_ros/Action``, stamped with that frame); then it runs
 ``MeldAgent.update`` and publishes the belief (``meld_ros/Belief``, stamp t)
 and, optionally, the decoded reconstruction image (decoded only while
-something subscribes to it: the decoder costs about as much as the update). Frames are processed in
+something subscribes to it: nobody else needs the decoder's work). Frames are processed in
 stamp order, each once (a re-sent frame gets the same belief again). The latent is reset only
 at a trial's start: the ``~/reset`` service (std_srvs/Trigger) makes the next
 frame the first of a trial.
