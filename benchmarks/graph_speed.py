@@ -2,7 +2,8 @@
 
 1. Latency (realtime mode): the MuJoCo bridge publishes camera frames stamped
    with the time of publication; fusion, reward sensing, belief and policy run
-   as separate processes; this process receives every ``meld_ros/Action``
+   composed in one process (``compose:=true``, the graphs' default) and/or as
+   separate processes (``--compose``); this process receives every ``meld_ros/Action``
    (stamped with the frame it answers) and records now - stamp (with
    ``--stages``, also for the fused observation and the belief). Median and
    p99 over ``--frames`` frames (target: p99 <= 10 ms). The bridge runs at
@@ -27,7 +28,7 @@ path.
 Weights: an untrained ``cpu``-profile model and actor for the environment
 (speed does not depend on training).
 
-Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300]"
+Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--compose both]"
 """
 from __future__ import annotations
 
@@ -56,21 +57,20 @@ from meld_ros.srv import SetTask
 from std_srvs.srv import Trigger
 
 
-def _nodes(env: str, weights: Path, mode: str, factor: float) -> list[NodeSpec]:
+def _nodes(env: str, weights: Path, mode: str, factor: float, compose: bool) -> list[NodeSpec]:
     """The launched sim_meta_train graph (meld_ros/graph.py) for ``env`` with this process in the learner's place."""
-    nodes = []
-    for spec in build_graph("sim_meta_train", {"env": env}):
+    def adapt(spec: NodeSpec) -> NodeSpec:
         params = dict(spec.parameters)
-        if spec.name == "learner":
-            continue
         if spec.name == "mujoco_bridge":
             params.update(mode=mode, realtime_factor=factor)
         if spec.name in ("belief", "policy"):
             params["weights"] = str(weights)
         if mode == "realtime" and "use_sim_time" in params:
             params["use_sim_time"] = False             # real time: what the hardware graph runs on
-        nodes.append(NodeSpec(spec.name, spec.module, params))
-    return nodes
+        return NodeSpec(spec.name, spec.module, params, members=tuple(adapt(m) for m in spec.members))
+
+    graph = build_graph("sim_meta_train", {"env": env, "compose": str(compose).lower()})
+    return [adapt(spec) for spec in graph if spec.name != "learner"]
 
 
 def _discovered(node, topics) -> None:
@@ -94,8 +94,8 @@ def _pct(x) -> str:
     return f"median {np.median(x):6.2f} ms   p99 {np.percentile(x, 99):6.2f} ms   (n={len(x)})"
 
 
-def latency(env: str, weights: Path, frames: int, factor: float, stages: bool) -> dict:
-    g = Graph(_nodes(env, weights, "realtime", factor), out=Quiet())
+def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, compose: bool) -> dict:
+    g = Graph(_nodes(env, weights, "realtime", factor, compose), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_latency")
     lat = {"observation": [], "belief": [], "action": []} if stages else {"action": []}
@@ -128,9 +128,9 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool) -
     return lat
 
 
-def lockstep_rate(env: str, weights: Path, episodes: int) -> float:
+def lockstep_rate(env: str, weights: Path, episodes: int, compose: bool) -> float:
     """Episodes per second through the graph, recorded here as the learner records them."""
-    g = Graph(_nodes(env, weights, "lockstep", 1.0), out=Quiet())
+    g = Graph(_nodes(env, weights, "lockstep", 1.0, compose), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
     from meld_sim_bridge.registry import make_env
@@ -205,26 +205,36 @@ def main():
     p.add_argument("--realtime-factor", type=float, default=2.0)
     p.add_argument("--stages", action="store_true",
                    help="also time the fused observation and the belief (an extra subscriber on the path)")
+    p.add_argument("--compose", choices=["true", "false", "both"], default="both",
+                   help="the control loop composed in one process (the graphs' default), a process per node, "
+                        "or both, one after the other")
     args = p.parse_args()
+    arms = [True, False] if args.compose == "both" else [args.compose == "true"]
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     with tempfile.TemporaryDirectory() as d:
         trainer = MetaTrainer(load_config("cpu", {"train.env": args.env}), Path(d) / "run", resume=False)
         weights = Path(d) / "weights.pt"
         trainer.export_weights(weights, 1)
+        results = {}
         rclpy.init()
         try:
-            lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages)
-            graph = lockstep_rate(args.env, weights, args.episodes) if args.episodes else float('nan')
+            for compose in arms:
+                lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, compose)
+                rate = lockstep_rate(args.env, weights, args.episodes, compose) if args.episodes else float("nan")
+                results[compose] = (lat, rate)
         finally:
             rclpy.shutdown()
         trainer.model.eval()
         direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
-    print(f"graph on {args.env} (cpu-profile model), every node its own process, 2 cores")
-    for key in lat:
-        print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
-    print(f"  lockstep through the graph: {graph:6.1f} steps/s; direct loop (run_trial): {direct:6.1f} steps/s; "
-          f"ratio {graph / direct:.2f}")
+    for compose, (lat, rate) in results.items():
+        how = ("fusion, reward sensing, belief and policy composed in one process (compose:=true)" if compose
+               else "every node its own process (compose:=false)")
+        print(f"graph on {args.env} (cpu-profile model), 2 cores: {how}")
+        for key in lat:
+            print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
+        print(f"  lockstep through the graph: {rate:6.1f} steps/s; direct loop (run_trial): {direct:6.1f} steps/s; "
+              f"ratio {rate / direct:.2f}")
 
 
 if __name__ == "__main__":

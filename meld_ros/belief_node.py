@@ -32,7 +32,7 @@ from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of, run, stamp_of
+from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of, publisher, run, stamp_of, subscribe
 
 
 class BeliefNode(Node):
@@ -45,11 +45,11 @@ class BeliefNode(Node):
         self._pending: AgentWeights | None = None
         if self.p.weights:
             self._adopt(load_weights(self.p.weights))
-        self.belief_pub = self.create_publisher(Belief, self.p.belief_topic, RELIABLE)
+        self.belief_pub = publisher(self, Belief, self.p.belief_topic, RELIABLE)
         self.recon_pub = self.create_publisher(Image, self.p.reconstruction_topic, RELIABLE)
-        self.create_subscription(Image, self.p.observation_topic, self._on_image, RELIABLE)
-        self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RELIABLE)
-        self.create_subscription(Action, self.p.action_topic, self._on_action, RELIABLE)
+        subscribe(self, Image, self.p.observation_topic, self._on_image, RELIABLE)
+        subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
+        subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
@@ -174,8 +174,11 @@ class BeliefNode(Node):
             self.recon_pub.publish(array_to_image(self.agent.reconstruction(), stamp_of(ns), "meld_reconstruction"))
 
 
+NODE = BeliefNode          # what meld_ros/container.py composes
+
+
 def main(args=None):
-    return run(BeliefNode, args)
+    return run(BeliefNode, args=args)
 
 
 if __name__ == "__main__":

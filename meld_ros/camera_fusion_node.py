@@ -18,7 +18,7 @@ from sensor_msgs.msg import Image
 from meld_ros.fusion import CameraAligner, fuse
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.node_params import FusionParams, declare
-from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
+from meld_ros.node_runtime import RELIABLE, ns_of, publisher, run, stamp_of, subscribe
 
 
 class CameraFusionNode(Node):
@@ -28,13 +28,13 @@ class CameraFusionNode(Node):
         if not self.p.camera_topics:
             raise ValueError("camera_fusion needs at least one camera topic")
         self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s)
-        self.pub = self.create_publisher(Image, self.p.observation_topic, RELIABLE)
+        self.pub = publisher(self, Image, self.p.observation_topic, RELIABLE)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
         self._last, self._last_ns = None, -1
         self.published = 0
         for k, topic in enumerate(self.p.camera_topics):
-            self.create_subscription(Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
+            subscribe(self, Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
         self.create_timer(self.p.diagnostics_period_s, self._diagnostics)
 
     def _on_image(self, k: int, msg: Image) -> None:
@@ -71,8 +71,11 @@ class CameraFusionNode(Node):
         self.diag_pub.publish(arr)
 
 
+NODE = CameraFusionNode    # what meld_ros/container.py composes
+
+
 def main(args=None):
-    return run(CameraFusionNode, args)
+    return run(CameraFusionNode, args=args)
 
 
 if __name__ == "__main__":

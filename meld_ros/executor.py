@@ -16,6 +16,10 @@ message, in arrival order per entity as the base executor does. Everything else
 callbacks, tasks in progress) is handed to the base executor's machinery
 unchanged, so futures, ``call_async`` and async service callbacks behave as
 documented by rclpy.
+
+``after_callback`` (optional) runs after every callback the executor runs: a
+container of composed nodes delivers its intra-process messages there
+(``meld_ros/intra_process.py``).
 """
 from __future__ import annotations
 
@@ -39,6 +43,10 @@ def _plain(callback) -> bool:
 class LeanExecutor(SingleThreadedExecutor):
     """SingleThreadedExecutor whose plain subscription and timer callbacks skip the Task machinery."""
 
+    def __init__(self, *, after_callback=None, **kwargs):
+        super().__init__(**kwargs)
+        self._after = after_callback or (lambda: None)
+
     def _fast(self, entity) -> bool:
         return _plain(entity.callback) and self.can_execute(entity)
 
@@ -48,7 +56,9 @@ class LeanExecutor(SingleThreadedExecutor):
             pending = bool(self._tasks)
         reached = wait_condition()
         if pending or reached:                   # coroutines in flight: the base executor resumes them
-            return super()._spin_once_impl(0 if reached else timeout_sec, wait_condition)
+            super()._spin_once_impl(0 if reached else timeout_sec, wait_condition)
+            self._after()
+            return
         subs, timers, clients, services, guards, waitables = [], [], [], [], [], []
         for node in self.get_nodes():
             subs.extend(s for s in node.subscriptions if self._fast(s))
@@ -106,10 +116,12 @@ class LeanExecutor(SingleThreadedExecutor):
         for sub in subs:
             if sub.handle.pointer in ready_subs:
                 self._run_subscription(sub)
+                self._after()
         for tmr in timers:
             if tmr.handle.pointer in ready_timers and tmr.handle.is_timer_ready():
                 tmr.handle.call_timer()
                 tmr.callback()
+                self._after()
         if rest:
             self._run_base(wait_condition)
 
@@ -132,6 +144,7 @@ class LeanExecutor(SingleThreadedExecutor):
             except (TimeoutException, ShutdownException, ConditionReachedException):
                 return
             handler()
+            self._after()
             if handler.exception() is not None:
                 raise handler.exception()
             handler.result()

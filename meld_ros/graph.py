@@ -21,6 +21,13 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   ``use_sim:=false`` expects the robot's drivers (cameras on
   ``/camera/{scene,wrist}/image_raw``, joint states, the velocity controller)
   and the rig's hardware driver.
+
+Every graph takes ``compose`` (default true): camera fusion, reward sensing,
+belief and policy run composed in one process, ``control_loop``
+(``meld_ros/container.py``), passing their messages to one another inside it;
+``compose:=false`` runs every node in a process of its own (isolation: one
+node can be killed or debugged alone). Node names, topics and parameters are
+the same either way.
 """
 from __future__ import annotations
 
@@ -38,15 +45,37 @@ class NodeSpec:
     module: str                    #: meld_ros.<module> runs it; the installed executable is <name>
     parameters: dict = field(default_factory=dict)
     main: bool = False             #: the graph is done when this node exits
+    members: tuple = ()            #: a container (module "container"): the NodeSpecs composed in it
+
+
+#: the nodes ``compose:=true`` puts into one process, in the order they are built
+CONTROL_LOOP = ("camera_fusion", "reward_sensing", "belief", "policy")
+
+
+def compose(nodes: list[NodeSpec], name: str = "control_loop") -> list[NodeSpec]:
+    """``nodes`` with those of CONTROL_LOOP replaced by one container spec at the first one's place."""
+    members = tuple(n for n in nodes if n.name in CONTROL_LOOP)
+    if not members:
+        return list(nodes)
+    out = [n for n in nodes if n.name not in CONTROL_LOOP]
+    out.insert(nodes.index(members[0]), NodeSpec(name, "container", members=members))
+    return out
+
+
+def member_parameters(spec: NodeSpec) -> dict:
+    """A container's parameter overrides as a ROS 2 parameter file (one section per node)."""
+    return {m.name: {"ros__parameters": dict(m.parameters)} for m in spec.members}
 
 
 ARGUMENTS = {
     "sim_meta_train": {"env": "point2d", "profile": "cpu", "run_dir": "runs/graph", "overrides": "[]",
-                       "params_file": "", "use_sim": "true"},
-    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "params_file": "", "use_sim": "true"},
+                       "params_file": "", "use_sim": "true", "compose": "true"},
+    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "params_file": "", "use_sim": "true",
+                      "compose": "true"},
     "widowx_meta_train": {"use_sim": "false", "profile": "cpu", "run_dir": "runs/widowx", "overrides": "[]",
-                          "params_file": ""},
-    "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "params_file": ""},
+                          "params_file": "", "compose": "true"},
+    "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "params_file": "",
+                         "compose": "true"},
 }
 
 
@@ -73,6 +102,7 @@ def resolve_arguments(graph: str, given: dict[str, str]) -> dict[str, str]:
 def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpec]:
     args = resolve_arguments(graph, given or {})
     use_sim = _truthy(args["use_sim"], "use_sim")
+    composed = _truthy(args["compose"], "compose")
     env = "widowx-cable" if graph.startswith("widowx") else args["env"]
     if env not in ENVIRONMENTS:
         raise GraphError(f"unknown env {env!r}; environments: {sorted(ENVIRONMENTS)}")
@@ -102,4 +132,4 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
             **sim_time}, main=True))
-    return nodes
+    return compose(nodes) if composed else nodes

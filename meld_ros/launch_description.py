@@ -4,13 +4,20 @@ Used by the files in launch/ (``ros2 launch meld_ros sim_meta_train.launch.py
 env:=sawyer-peg``). Every argument of the graph becomes a launch argument;
 each node becomes a ``launch_ros.actions.Node`` of the installed executable
 of the same name, with ``params_file`` (if given) and the graph's parameter
-overrides; when any node exits, the launch shuts down (the learner's exit
+overrides; composed nodes (``compose:=true``) are one ``control_loop``
+process (``meld_ros/container.py``) given their modules as arguments and
+their overrides as a parameter file with one section per node; when any
+process exits, the launch shuts down (the learner's exit
 ends meta-training; any other exit is a failure), as ``meld launch`` does.
 ``launch`` is imported here only, so this module costs nothing elsewhere.
 """
 from __future__ import annotations
 
-from meld_ros.graph import ARGUMENTS, build_graph
+import tempfile
+
+import yaml
+
+from meld_ros.graph import ARGUMENTS, build_graph, member_parameters
 
 
 def generate(graph: str):
@@ -24,9 +31,17 @@ def generate(graph: str):
         params_file = values.get("params_file", "")
         actions = []
         for spec in build_graph(graph, values):
-            parameters = ([params_file] if params_file else []) + [spec.parameters]
+            base = [params_file] if params_file else []
+            if spec.members:          # no node name here: it would rename every node of the process
+                with tempfile.NamedTemporaryFile("w", prefix=f"meld_{spec.name}_", suffix=".yaml",
+                                                 delete=False) as f:
+                    yaml.safe_dump(member_parameters(spec), f)
+                actions.append(Node(package="meld_ros", executable=spec.name, output="screen",
+                                    arguments=[m.module for m in spec.members], parameters=base + [f.name],
+                                    on_exit=Shutdown(reason=f"{spec.name} exited")))
+                continue
             actions.append(Node(package="meld_ros", executable=spec.name, name=spec.name, output="screen",
-                                parameters=parameters,
+                                parameters=base + [spec.parameters],
                                 on_exit=Shutdown(reason=f"{spec.name} exited")))
         return actions
 

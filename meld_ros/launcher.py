@@ -2,7 +2,9 @@
 
 Each node runs as ``python -m meld_ros.<module> --ros-args -r __node:=<name>
 [--params-file F] -p key:=value ...`` in its own process group, with its
-output prefixed by its name. Ctrl-C (SIGINT) or SIGTERM is forwarded to every
+output prefixed by its name; composed nodes (``compose:=true``, the default)
+run as ``python -m meld_ros.container <module> ... --ros-args [--params-file
+F] --params-file <their overrides>``, one process for them all. Ctrl-C (SIGINT) or SIGTERM is forwarded to every
 node; if a node dies the whole graph is stopped (exit status 1); when the
 graph's main node (the learner) exits, the others are stopped and its status
 is returned. Nodes that do not exit within ``STOP_TIMEOUT_S`` of SIGINT get
@@ -12,13 +14,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
-from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments
+import yaml
+
+from meld_ros.graph import GraphError, NodeSpec, build_graph, member_parameters, resolve_arguments
 
 STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
 
@@ -32,7 +39,15 @@ def _value(v) -> str:
     return str(v)
 
 
-def node_command(spec: NodeSpec, params_file: str = "") -> list[str]:
+def node_command(spec: NodeSpec, params_file: str = "", scratch: Path | None = None) -> list[str]:
+    """The command that runs ``spec``; a container's overrides go to a parameter file in ``scratch``."""
+    if spec.members:
+        if scratch is None:
+            raise ValueError(f"{spec.name} composes nodes: node_command needs a scratch directory for their parameters")
+        overrides = Path(scratch) / f"{spec.name}.params.yaml"
+        overrides.write_text(yaml.safe_dump(member_parameters(spec)))
+        cmd = [sys.executable, "-m", "meld_ros.container", *(m.module for m in spec.members), "--ros-args"]
+        return cmd + (["--params-file", params_file] if params_file else []) + ["--params-file", str(overrides)]
     cmd = [sys.executable, "-m", f"meld_ros.{spec.module}", "--ros-args", "-r", f"__node:={spec.name}"]
     if params_file:
         cmd += ["--params-file", params_file]
@@ -52,16 +67,23 @@ class Graph:
         self.specs, self.params_file, self.out = specs, params_file, out
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopping = False
+        self.scratch = Path(tempfile.mkdtemp(prefix="meld_launch_"))     # containers' parameter files
 
     def start(self) -> None:
         for spec in self.specs:
-            p = subprocess.Popen(node_command(spec, self.params_file), stdout=subprocess.PIPE,
+            p = subprocess.Popen(node_command(spec, self.params_file, self.scratch), stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True, start_new_session=True)
             self.procs[spec.name] = p
             threading.Thread(target=_pump, args=(spec.name, p.stdout, self.out), daemon=True).start()
 
     def stop(self) -> None:
         self.stopping = True
+        try:
+            self._signal_until_gone()
+        finally:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _signal_until_gone(self) -> None:
         for sig, wait in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
             alive = [p for p in self.procs.values() if p.poll() is None]
             if not alive:
@@ -123,7 +145,8 @@ def main(argv=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     graph.start()
-    print(f"[meld launch] {argv[0]}: " + ", ".join(s.name for s in specs), flush=True)
+    print(f"[meld launch] {argv[0]}: " + ", ".join(
+        s.name + (f" ({', '.join(m.name for m in s.members)})" if s.members else "") for s in specs), flush=True)
     result = {}
     waiter = threading.Thread(target=lambda: result.setdefault("code", graph.wait()), daemon=True)
     waiter.start()

@@ -159,7 +159,7 @@ class MujocoBridgeNode(Node):
 
 
 def main(args=None):
-    return run(MujocoBridgeNode, args)
+    return run(MujocoBridgeNode, args=args)
 
 
 if __name__ == "__main__":

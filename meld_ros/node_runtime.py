@@ -1,10 +1,17 @@
-"""Start, spin and stop a node the same way everywhere.
+"""Start, spin and stop nodes the same way everywhere.
 
-``run(make_node)`` initialises rclpy, spins the node until SIGINT/SIGTERM or
-shutdown, and exits cleanly: the exceptions a torn-down context raises in a
-callback (ExternalShutdownException, RCLError) end the spin instead of
-printing a traceback, and the node is destroyed before rclpy shuts down.
-A bad parameter (ConfigError) is printed as one line and exits with status 2.
+``run(make_node, ...)`` initialises rclpy, builds the node (or several nodes
+composed into one process, ``meld_ros/container.py``), spins them until
+SIGINT/SIGTERM or shutdown, and exits cleanly: the exceptions a torn-down
+context raises in a callback (ExternalShutdownException, RCLError) end the
+spin instead of printing a traceback, and the nodes are destroyed before
+rclpy shuts down. A bad parameter (ConfigError) is printed as one line and
+exits with status 2.
+
+``publisher`` / ``subscribe``: the data topics of the control loop. In a
+process of its own a node gets plain DDS publishers and subscriptions; when
+nodes are composed, messages between them are delivered inside the process
+(``meld_ros/intra_process.py``).
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from rclpy.time import Time
 
 from meld_core.config import ConfigError
 from meld_ros.executor import LeanExecutor
+from meld_ros.intra_process import LocalTopics
 
 
 #: every data topic of the graph: reliable, last 10 (a lost frame would be a lost control step)
@@ -52,17 +60,47 @@ def wait_for_publishers(node, topics: list[str], timeout_s: float) -> list[str]:
         time.sleep(0.1)
 
 
-def run(make_node: Callable[[], "rclpy.node.Node"], args=None) -> int:
+#: the intra-process routing of the nodes being composed into this process (None: one node per process)
+_local: LocalTopics | None = None
+
+
+def publisher(node, msg_type, topic: str, qos):
+    """A data publisher: DDS, or intra-process delivery when nodes are composed."""
+    if _local is None:
+        return node.create_publisher(msg_type, topic, qos)
+    return _local.publisher(node, msg_type, topic, qos)
+
+
+def subscribe(node, msg_type, topic: str, callback, qos) -> None:
+    """A data subscription: DDS, or intra-process delivery from a composed node that publishes ``topic``."""
+    if _local is None:
+        node.create_subscription(msg_type, topic, callback, qos)
+    else:
+        _local.subscribe(node, msg_type, topic, callback, qos)
+
+
+def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
+    """Spin the nodes that ``make_nodes`` build; more than one are composed into this process."""
+    global _local
     rclpy.init(args=args if args is not None else sys.argv)     # rclpy handles SIGINT and SIGTERM itself
-    node = None
+    nodes = []
+    local = LocalTopics() if len(make_nodes) > 1 else None
     try:
-        node = make_node()
+        _local = local
+        try:
+            for make_node in make_nodes:
+                nodes.append(make_node())
+            if local is not None:
+                local.finalize()
+        finally:
+            _local = None
         gc.freeze()       # what start-up built (torch, models, messages) is never collected: no long GC pauses in the loop
-        executor = LeanExecutor()
-        executor.add_node(node)
+        executor = LeanExecutor(after_callback=local.drain if local is not None else None)
+        for node in nodes:
+            executor.add_node(node)
         executor.spin()
     except ConfigError as exc:
-        print(f"[{getattr(node, 'get_name', lambda: 'meld')()}] parameter error: {exc}", file=sys.stderr)
+        print(f"[meld] parameter error: {exc}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -70,7 +108,7 @@ def run(make_node: Callable[[], "rclpy.node.Node"], args=None) -> int:
         if type(exc).__name__ != "RCLError" or rclpy.ok():
             raise
     finally:
-        if node is not None:
+        for node in nodes:
             try:
                 node.destroy_node()
             except Exception:

@@ -28,7 +28,7 @@ from meld_core.checkpoint import CheckpointError
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, run
+from meld_ros.node_runtime import LATCHED, RELIABLE, publisher, run, subscribe
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -43,8 +43,8 @@ class PolicyNode(Node):
         if self.p.weights:
             self._adopt(load_weights(self.p.weights))
         self.cmd_pub = self.create_publisher(Float64MultiArray, self.p.command_topic, RELIABLE)
-        self.action_pub = self.create_publisher(Action, self.p.action_topic, RELIABLE)
-        self.create_subscription(Belief, self.p.belief_topic, self._on_belief, RELIABLE)
+        self.action_pub = publisher(self, Action, self.p.action_topic, RELIABLE)
+        subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)
         self.create_service(Trigger, "/meld/estop_release", self._on_release)
@@ -129,8 +129,11 @@ class PolicyNode(Node):
         return response
 
 
+NODE = PolicyNode          # what meld_ros/container.py composes
+
+
 def main(args=None):
-    return run(PolicyNode, args)
+    return run(PolicyNode, args=args)
 
 
 if __name__ == "__main__":

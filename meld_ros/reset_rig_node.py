@@ -50,7 +50,7 @@ class ResetRigNode(Node):
 
 
 def main(args=None):
-    return run(ResetRigNode, args)
+    return run(ResetRigNode, args=args)
 
 
 if __name__ == "__main__":

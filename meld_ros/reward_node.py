@@ -15,15 +15,15 @@ from rclpy.node import Node
 
 from meld_ros.msg import Reward
 from meld_ros.node_params import RewardParams, declare
-from meld_ros.node_runtime import RELIABLE, run
+from meld_ros.node_runtime import RELIABLE, publisher, run, subscribe
 
 
 class RewardNode(Node):
     def __init__(self):
         super().__init__("reward_sensing")
         self.p: RewardParams = declare(self, RewardParams)
-        self.pub = self.create_publisher(Reward, self.p.reward_topic, RELIABLE)
-        self.create_subscription(Reward, self.p.ground_truth_topic, self._on_truth, RELIABLE)
+        self.pub = publisher(self, Reward, self.p.reward_topic, RELIABLE)
+        subscribe(self, Reward, self.p.ground_truth_topic, self._on_truth, RELIABLE)
         self.dropped = 0
 
     def _on_truth(self, msg: Reward) -> None:
@@ -35,8 +35,11 @@ class RewardNode(Node):
         self.pub.publish(msg)
 
 
+NODE = RewardNode          # what meld_ros/container.py composes
+
+
 def main(args=None):
-    return run(RewardNode, args)
+    return run(RewardNode, args=args)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 
 
 class NodeProcess:
-    """``python -m meld_ros.<module> --ros-args -p k:=v ...`` in its own process group."""
+    """``python -m meld_ros.<module> [arguments] --ros-args -p k:=v ...`` in its own process group."""
 
-    def __init__(self, module: str, params: dict | None = None, ros_args: list[str] | None = None):
-        args = [sys.executable, "-m", f"meld_ros.{module}", "--ros-args"]
+    def __init__(self, module: str, params: dict | None = None, ros_args: list[str] | None = None,
+                 arguments: list[str] | None = None):
+        args = [sys.executable, "-m", f"meld_ros.{module}", *(arguments or []), "--ros-args"]
         for k, v in (params or {}).items():
             args += ["-p", f"{k}:={v}"]
         args += ros_args or []
@@ -46,8 +47,8 @@ class NodeProcess:
 def start_node():
     started = []
 
-    def start(module, params=None, ros_args=None):
-        p = NodeProcess(module, params, ros_args)
+    def start(module, params=None, ros_args=None, arguments=None):
+        p = NodeProcess(module, params, ros_args, arguments)
         started.append(p)
         return p
 

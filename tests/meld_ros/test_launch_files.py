@@ -6,6 +6,7 @@ import types
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,13 +56,25 @@ def test_launch_file_builds_the_graph(fake_launch, graph):
     declared = {a.args[0]: a.kwargs["default_value"] for a in desc if type(a).__name__ == "DeclareLaunchArgument"}
     assert declared == ARGUMENTS[graph]
     opaque = next(a for a in desc if type(a).__name__ == "OpaqueFunction")
-    context = {**ARGUMENTS[graph], "use_sim": "true", "params_file": "/tmp/p.yaml"}
+    context = {**ARGUMENTS[graph], "use_sim": "true", "params_file": "/tmp/p.yaml", "compose": "false"}
     nodes = opaque.kwargs["function"](context)
     installed = {"mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy", "reset_rig", "learner"}
     assert {n.kwargs["executable"] for n in nodes} == installed
     assert all(n.kwargs["package"] == "meld_ros" and n.kwargs["name"] == n.kwargs["executable"] for n in nodes)
     assert all(n.kwargs["parameters"][0] == "/tmp/p.yaml" for n in nodes)
     assert all(type(n.kwargs["on_exit"]).__name__ == "Shutdown" for n in nodes)
+
+    # composed (the default): one control_loop process holds fusion, reward sensing, belief and policy
+    nodes = opaque.kwargs["function"]({**context, "compose": "true"})
+    assert {n.kwargs["executable"] for n in nodes} == {"mujoco_bridge", "control_loop", "reset_rig", "learner"}
+    loop = next(n for n in nodes if n.kwargs["executable"] == "control_loop")
+    assert "name" not in loop.kwargs            # a node name would rename every node of the process
+    assert loop.kwargs["arguments"] == ["camera_fusion_node", "reward_node", "belief_node", "policy_node"]
+    assert loop.kwargs["parameters"][0] == "/tmp/p.yaml"
+    sections = yaml.safe_load(Path(loop.kwargs["parameters"][1]).read_text())
+    assert set(sections) == {"camera_fusion", "reward_sensing", "belief", "policy"}
+    assert sections["belief"]["ros__parameters"]["use_sim_time"] is True
+    Path(loop.kwargs["parameters"][1]).unlink()
 
 
 def test_cmake_installs_an_executable_per_node():

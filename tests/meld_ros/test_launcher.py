@@ -8,6 +8,7 @@ import time
 
 import pytest
 import torch
+import yaml
 
 from meld_core.weights import load_weights
 from meld_ros.graph import GraphError, build_graph
@@ -22,15 +23,28 @@ def launch(*args, timeout=300):
 
 
 def _strays(marker: str) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "meld_ros." in line and "pgrep" not in line]
+    """Node processes of the graph whose command line holds ``marker`` (the run directory), and any
+    composed control loop (its parameters are in a file, so its command line names no run directory)."""
+    out = subprocess.run(["pgrep", "-af", "meld_ros."], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines()
+            if "pgrep" not in line and (marker in line or "meld_ros.container" in line)]
 
 
-def test_graph_descriptions():
-    train = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny"})
+def test_graph_descriptions(tmp_path):
+    train = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny", "compose": "false"})
     names = [n.name for n in train]
     assert names == ["mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy", "reset_rig", "learner"]
     assert train[1].parameters["camera_topics"] == ["/camera/scene/image_raw", "/camera/wrist/image_raw"]
+    composed = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny"})
+    assert [n.name for n in composed] == ["mujoco_bridge", "control_loop", "reset_rig", "learner"]
+    assert composed[1].members == tuple(train[1:5])
+    cmd = node_command(composed[1], "p.yaml", tmp_path)
+    assert cmd[1:7] == ["-m", "meld_ros.container", "camera_fusion_node", "reward_node", "belief_node", "policy_node"]
+    assert cmd[-4:] == ["--params-file", "p.yaml", "--params-file", str(tmp_path / "control_loop.params.yaml")]
+    sections = yaml.safe_load((tmp_path / "control_loop.params.yaml").read_text())
+    assert sections["camera_fusion"]["ros__parameters"]["camera_topics"] == train[1].parameters["camera_topics"]
+    with pytest.raises(GraphError, match="compose must be true or false"):
+        build_graph("sim_meta_train", {"compose": "maybe"})
     assert [n.name for n in build_graph("widowx_meta_train", {"use_sim": "true"}) if n.main] == ["learner"]
     with pytest.raises(GraphError, match="hardware"):
         build_graph("widowx_meta_train", {"use_sim": "false"})
@@ -57,7 +71,7 @@ def test_meta_train_then_meta_test_through_the_graph(tmp_path):
         a2 = last.make_agent().actor(x, deterministic=True)[0]
     assert not torch.allclose(a1, a2)
     assert "using weights version" in out.stdout
-    test = launch("sim_meta_test", f"checkpoint:={run}", "trials:=1")
+    test = launch("sim_meta_test", f"checkpoint:={run}", "trials:=1", "compose:=false")   # one process per node
     assert test.returncode == 0, test.stdout[-3000:]
     assert "meta-test point2d on 10 held-out tasks (10 trials)" in test.stdout
     assert not _strays(str(run))

@@ -1,0 +1,107 @@
+"""Intra-process delivery for nodes composed into one process (``meld_ros/container.py``).
+
+ROS 2 composes latency-critical nodes into one process so that their messages
+skip the middleware (rclcpp's intra-process communication); rclpy has no such
+path, and on this 2-core CPU each message through Fast DDS costs ~1 ms of CPU
+on each side. ``LocalTopics`` gives the graph's hot path that shortcut:
+
+- a node asks for its data publishers and subscriptions through
+  ``node_runtime.publisher`` / ``node_runtime.subscribe``; outside a container
+  these are plain ``create_publisher`` / ``create_subscription``;
+- inside a container, a message published on a topic that another node of the
+  same process subscribes to is handed to that subscriber's callback directly
+  (the same message object: subscribers must not modify it), and goes out
+  over DDS only while a subscriber outside the process is matched (the
+  learner, the bridge, rviz, a recorder);
+- a subscription to a topic that no node of the process publishes is an
+  ordinary DDS subscription, so the composed nodes still hear the bridge,
+  the e-stop and the learner. A topic published inside the process is taken
+  from inside only: a second publisher on it elsewhere is not heard.
+
+Delivery is run-to-completion: ``publish`` queues the message, and the
+executor calls ``drain`` after each callback it runs, which delivers the
+queue in publication order (messages published by the callbacks it runs join
+the end of the queue). So no callback ever runs inside another, exactly as
+with one single-threaded executor over DDS, just without the middleware.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class _PendingSubscription:
+    node: object
+    msg_type: type
+    topic: str
+    callback: Callable
+    qos: object
+
+
+class LocalPublisher:
+    """A publisher whose messages reach the process's own subscribers directly."""
+
+    def __init__(self, topics: "LocalTopics", dds_publisher, topic: str):
+        self._topics, self._dds, self.topic = topics, dds_publisher, topic
+
+    def publish(self, msg) -> None:
+        if self._dds.get_subscription_count() > 0:       # a subscriber outside this process
+            self._dds.publish(msg)
+        self._topics._queue.append((self.topic, msg))
+
+    def get_subscription_count(self) -> int:
+        """Subscribers outside this process (those inside are served directly)."""
+        return self._dds.get_subscription_count()
+
+
+class LocalTopics:
+    """Topic routing among the nodes of one process; ``finalize`` once they are all built."""
+
+    def __init__(self):
+        self._types: dict[str, type] = {}             # topic -> message type of its local publisher
+        self._callbacks: dict[str, list[Callable]] = {}
+        self._pending: list[_PendingSubscription] = []
+        self._queue: deque = deque()
+        self.finalized = False
+        self.delivered = 0
+
+    def publisher(self, node, msg_type, topic: str, qos) -> LocalPublisher:
+        topic = node.resolve_topic_name(topic)
+        if self._types.setdefault(topic, msg_type) is not msg_type:
+            raise TypeError(f"{topic}: published in this process as {self._types[topic].__name__} "
+                            f"and as {msg_type.__name__}")
+        return LocalPublisher(self, node.create_publisher(msg_type, topic, qos), topic)
+
+    def subscribe(self, node, msg_type, topic: str, callback: Callable, qos) -> None:
+        if self.finalized:
+            raise RuntimeError("subscribe after finalize: build every node of the container first")
+        self._pending.append(_PendingSubscription(node, msg_type, node.resolve_topic_name(topic), callback, qos))
+
+    def finalize(self) -> dict[str, list[str]]:
+        """Wire every subscription: to a local publisher if the process has one, else to DDS.
+        Returns {"local": topics served inside, "dds": topics subscribed over DDS}."""
+        wiring = {"local": [], "dds": []}
+        for s in self._pending:
+            local_type = self._types.get(s.topic)
+            if local_type is None:
+                s.node.create_subscription(s.msg_type, s.topic, s.callback, s.qos)
+                wiring["dds"].append(s.topic)
+                continue
+            if local_type is not s.msg_type:
+                raise TypeError(f"{s.topic}: subscribed as {s.msg_type.__name__}, published in this process "
+                                f"as {local_type.__name__}")
+            self._callbacks.setdefault(s.topic, []).append(s.callback)
+            wiring["local"].append(s.topic)
+        self._pending.clear()
+        self.finalized = True
+        return wiring
+
+    def drain(self) -> None:
+        """Deliver every queued message, in publication order, to the process's subscribers."""
+        while self._queue:
+            topic, msg = self._queue.popleft()
+            for callback in self._callbacks.get(topic, ()):
+                self.delivered += 1
+                callback(msg)

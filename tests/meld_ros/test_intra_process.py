@@ -1,0 +1,108 @@
+"""Intra-process delivery among composed nodes (meld_ros/intra_process.py), with real rclpy nodes."""
+import time
+
+import pytest
+import rclpy
+from std_msgs.msg import Float64, String
+
+from meld_ros.executor import LeanExecutor
+from meld_ros.intra_process import LocalTopics
+from meld_ros.node_runtime import RELIABLE
+
+
+@pytest.fixture
+def context():
+    rclpy.init()
+    yield
+    rclpy.shutdown()
+
+
+def test_local_topics_deliver_in_order_without_nesting(context):
+    local = LocalTopics()
+    a, b = rclpy.create_node("composed_a"), rclpy.create_node("composed_b")
+    log = []
+    pub_x = local.publisher(a, String, "/x", RELIABLE)
+    pub_y = local.publisher(b, String, "/y", RELIABLE)
+
+    def on_x(msg):                     # b answers every /x with a /y, which a hears
+        log.append(("b got", msg.data))
+        pub_y.publish(String(data="answer to " + msg.data))
+        log.append(("b done", msg.data))
+
+    local.subscribe(b, String, "/x", on_x, RELIABLE)
+    local.subscribe(a, String, "/y", lambda m: log.append(("a got", m.data)), RELIABLE)
+    local.subscribe(a, Float64, "/from_outside", lambda m: log.append(("dds", m.data)), RELIABLE)
+    wiring = local.finalize()
+    assert sorted(wiring["local"]) == ["/x", "/y"] and wiring["dds"] == ["/from_outside"]
+    assert [s.topic_name for s in a.subscriptions] == ["/from_outside"] and not list(b.subscriptions)
+    with pytest.raises(RuntimeError, match="after finalize"):
+        local.subscribe(a, String, "/x", print, RELIABLE)
+
+    pub_x.publish(String(data="1"))
+    pub_x.publish(String(data="2"))
+    assert log == []                                    # queued until the executor drains
+    local.drain()
+    # run to completion, in publication order: b's answer to 1 is delivered after b's callback returned
+    assert log == [("b got", "1"), ("b done", "1"), ("b got", "2"), ("b done", "2"),
+                   ("a got", "answer to 1"), ("a got", "answer to 2")]
+    assert local.delivered == 4
+    a.destroy_node()
+    b.destroy_node()
+
+
+def test_dds_only_for_subscribers_outside_and_types_checked(context):
+    local = LocalTopics()
+    a = rclpy.create_node("composed_pub")
+    pub = local.publisher(a, String, "/meld_test/topic", RELIABLE)
+    local.finalize()
+    outside_node = rclpy.create_node("outside")        # a plain DDS subscriber: what rviz or the learner is
+    got = []
+    outside_node.create_subscription(String, "/meld_test/topic", got.append, RELIABLE)
+    executor = LeanExecutor(after_callback=local.drain)
+    executor.add_node(outside_node)
+    end = time.monotonic() + 10
+    while pub.get_subscription_count() == 0 and time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+    assert pub.get_subscription_count() == 1
+    pub.publish(String(data="seen outside"))
+    end = time.monotonic() + 10
+    while not got and time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+    assert [m.data for m in got] == ["seen outside"]
+
+    with pytest.raises(TypeError, match="published in this process as String"):
+        local.publisher(a, Float64, "/meld_test/topic", RELIABLE)
+    other = LocalTopics()
+    other.publisher(a, String, "/meld_test/typed", RELIABLE)
+    other.subscribe(a, Float64, "/meld_test/typed", print, RELIABLE)
+    with pytest.raises(TypeError, match="subscribed as Float64"):
+        other.finalize()
+    executor.shutdown()
+    outside_node.destroy_node()
+    a.destroy_node()
+
+
+def test_executor_drains_after_each_callback(context):
+    """A DDS callback that publishes locally: the local subscriber runs right after it, in the same spin."""
+    local = LocalTopics()
+    a = rclpy.create_node("composed_relay")
+    relay = local.publisher(a, String, "/meld_test/relayed", RELIABLE)
+    got = []
+    local.subscribe(a, String, "/meld_test/in", lambda m: relay.publish(String(data=m.data + "!")), RELIABLE)
+    local.subscribe(a, String, "/meld_test/relayed", got.append, RELIABLE)
+    local.finalize()
+    src = rclpy.create_node("source")
+    pub = src.create_publisher(String, "/meld_test/in", RELIABLE)
+    executor = LeanExecutor(after_callback=local.drain)
+    executor.add_node(a)
+    end = time.monotonic() + 10
+    while pub.get_subscription_count() == 0 and time.monotonic() < end:
+        time.sleep(0.05)
+    pub.publish(String(data="hi"))
+    end = time.monotonic() + 10
+    while not got and time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+    assert [m.data for m in got] == ["hi!"]
+    executor.shutdown()
+    src.destroy_node()
+    a.destroy_node()
