@@ -2,8 +2,8 @@
 
 1. Latency (realtime mode): the MuJoCo bridge publishes camera frames stamped
    with the time of publication; fusion, reward sensing, belief and policy run
-   composed in one process (``compose:=true``, the graphs' default) and/or as
-   separate processes (``--compose``); this process receives every ``meld_ros/Action``
+   composed in one process, with or without the bridge, or as separate
+   processes (``--arms``, see ARMS); this process receives every ``meld_ros/Action``
    (stamped with the frame it answers) and records now - stamp (with
    ``--stages``, also for the fused observation and the belief). Median and
    p99 over ``--frames`` frames (target: p99 <= 10 ms). The bridge runs at
@@ -28,7 +28,7 @@ path.
 Weights: an untrained ``cpu``-profile model and actor for the environment
 (speed does not depend on training).
 
-Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--compose both]"
+Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--arms sim loop none]"
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ from sensor_msgs.msg import Image
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.rollout import run_trial
-from meld_ros.graph import build_graph
+from meld_ros.graph import CONTROL_LOOP, build_graph, compose
 from meld_ros.launcher import Graph
 from meld_ros.graph import NodeSpec
 from meld_ros.msg import Action, Belief, Reward
@@ -57,7 +57,15 @@ from meld_ros.srv import SetTask
 from std_srvs.srv import Trigger
 
 
-def _nodes(env: str, weights: Path, mode: str, factor: float, compose: bool) -> list[NodeSpec]:
+#: how the graph's processes are arranged: as launched (compose:=true: bridge and control loop in one
+#: process), the control loop composed with the bridge apart (as on hardware, where the cameras and
+#: the arm have drivers of their own), and a process per node (compose:=false)
+ARMS = {"sim": "compose:=true, as launched: bridge, fusion, reward sensing, belief, policy in one process",
+        "loop": "fusion, reward sensing, belief, policy in one process; the bridge apart (as the hardware drivers)",
+        "none": "compose:=false: every node its own process"}
+
+
+def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str) -> list[NodeSpec]:
     """The launched sim_meta_train graph (meld_ros/graph.py) for ``env`` with this process in the learner's place."""
     def adapt(spec: NodeSpec) -> NodeSpec:
         params = dict(spec.parameters)
@@ -69,7 +77,9 @@ def _nodes(env: str, weights: Path, mode: str, factor: float, compose: bool) -> 
             params["use_sim_time"] = False             # real time: what the hardware graph runs on
         return NodeSpec(spec.name, spec.module, params, members=tuple(adapt(m) for m in spec.members))
 
-    graph = build_graph("sim_meta_train", {"env": env, "compose": str(compose).lower()})
+    graph = build_graph("sim_meta_train", {"env": env, "compose": "false"})
+    if arm != "none":
+        graph = compose(graph, CONTROL_LOOP if arm == "sim" else tuple(n for n in CONTROL_LOOP if n != "mujoco_bridge"))
     return [adapt(spec) for spec in graph if spec.name != "learner"]
 
 
@@ -94,8 +104,8 @@ def _pct(x) -> str:
     return f"median {np.median(x):6.2f} ms   p99 {np.percentile(x, 99):6.2f} ms   (n={len(x)})"
 
 
-def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, compose: bool) -> dict:
-    g = Graph(_nodes(env, weights, "realtime", factor, compose), out=Quiet())
+def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, arm: str) -> dict:
+    g = Graph(_nodes(env, weights, "realtime", factor, arm), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_latency")
     lat = {"observation": [], "belief": [], "action": []} if stages else {"action": []}
@@ -128,9 +138,9 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, c
     return lat
 
 
-def lockstep_rate(env: str, weights: Path, episodes: int, compose: bool) -> float:
+def lockstep_rate(env: str, weights: Path, episodes: int, arm: str) -> float:
     """Episodes per second through the graph, recorded here as the learner records them."""
-    g = Graph(_nodes(env, weights, "lockstep", 1.0, compose), out=Quiet())
+    g = Graph(_nodes(env, weights, "lockstep", 1.0, arm), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
     from meld_sim_bridge.registry import make_env
@@ -205,11 +215,11 @@ def main():
     p.add_argument("--realtime-factor", type=float, default=2.0)
     p.add_argument("--stages", action="store_true",
                    help="also time the fused observation and the belief (an extra subscriber on the path)")
-    p.add_argument("--compose", choices=["true", "false", "both"], default="both",
-                   help="the control loop composed in one process (the graphs' default), a process per node, "
-                        "or both, one after the other")
+    p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS),
+                   help="process arrangements to time, one after the other: " +
+                        "; ".join(f"{k}: {v}" for k, v in ARMS.items()))
     args = p.parse_args()
-    arms = [True, False] if args.compose == "both" else [args.compose == "true"]
+    arms = args.arms
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     with tempfile.TemporaryDirectory() as d:
@@ -219,18 +229,16 @@ def main():
         results = {}
         rclpy.init()
         try:
-            for compose in arms:
-                lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, compose)
-                rate = lockstep_rate(args.env, weights, args.episodes, compose) if args.episodes else float("nan")
-                results[compose] = (lat, rate)
+            for arm in arms:
+                lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm)
+                rate = lockstep_rate(args.env, weights, args.episodes, arm) if args.episodes else float("nan")
+                results[arm] = (lat, rate)
         finally:
             rclpy.shutdown()
         trainer.model.eval()
         direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
-    for compose, (lat, rate) in results.items():
-        how = ("fusion, reward sensing, belief and policy composed in one process (compose:=true)" if compose
-               else "every node its own process (compose:=false)")
-        print(f"graph on {args.env} (cpu-profile model), 2 cores: {how}")
+    for arm, (lat, rate) in results.items():
+        print(f"graph on {args.env} (cpu-profile model), 2 cores; {arm}: {ARMS[arm]}")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
         print(f"  lockstep through the graph: {rate:6.1f} steps/s; direct loop (run_trial): {direct:6.1f} steps/s; "

@@ -22,7 +22,7 @@ import sys
 from meld_ros.node_runtime import run
 
 #: the nodes that may be composed: those whose data topics go through node_runtime.publisher/subscribe
-COMPOSABLE = ("camera_fusion_node", "reward_node", "belief_node", "policy_node")
+COMPOSABLE = ("mujoco_bridge_node", "camera_fusion_node", "reward_node", "belief_node", "policy_node")
 
 
 def main(argv=None) -> int:

@@ -23,15 +23,19 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   and the rig's hardware driver.
 
 Every graph takes ``compose`` (default true): camera fusion, reward sensing,
-belief and policy run composed in one process, ``control_loop``
-(``meld_ros/container.py``), passing their messages to one another inside it;
-``compose:=false`` runs every node in a process of its own (isolation: one
-node can be killed or debugged alone). Node names, topics and parameters are
-the same either way.
+belief and policy, and in simulation the MuJoCo bridge with them (as
+gz_ros2_control runs the controllers inside the simulator), run composed in
+one process, ``control_loop`` (``meld_ros/container.py``), passing their
+messages to one another inside it; everything still goes out over DDS to
+whoever else subscribes (learner, rviz, recorders). ``compose:=false`` runs
+every node in a process of its own (isolation: one node can be killed or
+debugged alone). Node names, topics and parameters are the same either way.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import yaml
 
 from meld_sim_bridge.registry import ENVIRONMENTS
 
@@ -48,23 +52,28 @@ class NodeSpec:
     members: tuple = ()            #: a container (module "container"): the NodeSpecs composed in it
 
 
-#: the nodes ``compose:=true`` puts into one process, in the order they are built
-CONTROL_LOOP = ("camera_fusion", "reward_sensing", "belief", "policy")
+#: the nodes ``compose:=true`` puts into one process (those present in the graph, in its order)
+CONTROL_LOOP = ("mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy")
 
 
-def compose(nodes: list[NodeSpec], name: str = "control_loop") -> list[NodeSpec]:
-    """``nodes`` with those of CONTROL_LOOP replaced by one container spec at the first one's place."""
-    members = tuple(n for n in nodes if n.name in CONTROL_LOOP)
+def compose(nodes: list[NodeSpec], names: tuple[str, ...] = CONTROL_LOOP, name: str = "control_loop") -> list[NodeSpec]:
+    """``nodes`` with those named in ``names`` replaced by one container spec at the first one's place."""
+    members = tuple(n for n in nodes if n.name in names)
     if not members:
         return list(nodes)
-    out = [n for n in nodes if n.name not in CONTROL_LOOP]
+    out = [n for n in nodes if n.name not in names]
     out.insert(nodes.index(members[0]), NodeSpec(name, "container", members=members))
     return out
 
 
-def member_parameters(spec: NodeSpec) -> dict:
-    """A container's parameter overrides as a ROS 2 parameter file (one section per node)."""
-    return {m.name: {"ros__parameters": dict(m.parameters)} for m in spec.members}
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data):
+        return True                     # rcl's parameter-file parser refuses YAML anchors and aliases
+
+
+def member_parameters(spec: NodeSpec) -> str:
+    """A container's parameter overrides as a ROS 2 parameter file (YAML, one section per node)."""
+    return yaml.dump({m.name: {"ros__parameters": dict(m.parameters)} for m in spec.members}, Dumper=_NoAliases)
 
 
 ARGUMENTS = {

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import tempfile
 
-import yaml
-
 from meld_ros.graph import ARGUMENTS, build_graph, member_parameters
 
 
@@ -35,7 +33,7 @@ def generate(graph: str):
             if spec.members:          # no node name here: it would rename every node of the process
                 with tempfile.NamedTemporaryFile("w", prefix=f"meld_{spec.name}_", suffix=".yaml",
                                                  delete=False) as f:
-                    yaml.safe_dump(member_parameters(spec), f)
+                    f.write(member_parameters(spec))
                 actions.append(Node(package="meld_ros", executable=spec.name, output="screen",
                                     arguments=[m.module for m in spec.members], parameters=base + [f.name],
                                     on_exit=Shutdown(reason=f"{spec.name} exited")))

@@ -23,8 +23,6 @@ import threading
 import time
 from pathlib import Path
 
-import yaml
-
 from meld_ros.graph import GraphError, NodeSpec, build_graph, member_parameters, resolve_arguments
 
 STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
@@ -45,7 +43,7 @@ def node_command(spec: NodeSpec, params_file: str = "", scratch: Path | None = N
         if scratch is None:
             raise ValueError(f"{spec.name} composes nodes: node_command needs a scratch directory for their parameters")
         overrides = Path(scratch) / f"{spec.name}.params.yaml"
-        overrides.write_text(yaml.safe_dump(member_parameters(spec)))
+        overrides.write_text(member_parameters(spec))
         cmd = [sys.executable, "-m", "meld_ros.container", *(m.module for m in spec.members), "--ros-args"]
         return cmd + (["--params-file", params_file] if params_file else []) + ["--params-file", str(overrides)]
     cmd = [sys.executable, "-m", f"meld_ros.{spec.module}", "--ros-args", "-r", f"__node:={spec.name}"]

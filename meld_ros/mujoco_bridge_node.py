@@ -38,7 +38,7 @@ from std_msgs.msg import Float64MultiArray
 from meld_ros.images import array_to_image
 from meld_ros.msg import Action, Reward, TaskState
 from meld_ros.node_params import BridgeParams, declare
-from meld_ros.node_runtime import RELIABLE, ns_of, run, stamp_of
+from meld_ros.node_runtime import RELIABLE, ns_of, publisher, run, stamp_of, subscribe
 from meld_ros.srv import SetTask
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.stepper import SensorFrame, SimStepper
@@ -52,9 +52,9 @@ class MujocoBridgeNode(Node):
         if len(self.p.camera_topics) < self.stepper.n_cameras:
             raise ValueError(f"{self.p.env} has {self.stepper.n_cameras} cameras; camera_topics lists "
                              f"{len(self.p.camera_topics)}")
-        self.image_pubs = [self.create_publisher(Image, t, RELIABLE) for t in self.p.camera_topics[: self.stepper.n_cameras]]
-        self.joint_pub = self.create_publisher(JointState, self.p.joint_states_topic, RELIABLE)
-        self.truth_pub = self.create_publisher(Reward, self.p.ground_truth_topic, RELIABLE)
+        self.image_pubs = [publisher(self, Image, t, RELIABLE) for t in self.p.camera_topics[: self.stepper.n_cameras]]
+        self.joint_pub = publisher(self, JointState, self.p.joint_states_topic, RELIABLE)
+        self.truth_pub = publisher(self, Reward, self.p.ground_truth_topic, RELIABLE)
         self.clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
         self.create_service(SetTask, "/sim/set_task", self._on_set_task)
         self._frame: SensorFrame | None = None
@@ -65,10 +65,10 @@ class MujocoBridgeNode(Node):
         self.steps = 0
         self._clock_at = -float("inf")     # monotonic time of the last /clock
         if self.p.mode == "lockstep":
-            self.create_subscription(Action, "/meld/action", self._on_stamped_action, RELIABLE)
+            subscribe(self, Action, "/meld/action", self._on_stamped_action, RELIABLE)
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         else:
-            self.create_subscription(Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
+            subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
             self.create_timer(self.env.control_period / self.p.realtime_factor, self._on_timer)
             self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))   # like hardware: running from the start
         self.get_logger().info(f"{self.p.env} in {self.p.mode} mode, {self.stepper.n_cameras} camera(s), "
@@ -156,6 +156,9 @@ class MujocoBridgeNode(Node):
         if not 0 <= request.task_id < len(tasks):
             raise ValueError(f"task_id {request.task_id} out of range 0..{len(tasks) - 1} of {request.task_set}")
         return tasks[request.task_id]
+
+
+NODE = MujocoBridgeNode    # what meld_ros/container.py composes (simulation graphs)
 
 
 def main(args=None):

@@ -42,7 +42,7 @@ class PolicyNode(Node):
         self.scale = self.limits = None
         if self.p.weights:
             self._adopt(load_weights(self.p.weights))
-        self.cmd_pub = self.create_publisher(Float64MultiArray, self.p.command_topic, RELIABLE)
+        self.cmd_pub = publisher(self, Float64MultiArray, self.p.command_topic, RELIABLE)
         self.action_pub = publisher(self, Action, self.p.action_topic, RELIABLE)
         subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)

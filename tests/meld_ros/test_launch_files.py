@@ -64,15 +64,16 @@ def test_launch_file_builds_the_graph(fake_launch, graph):
     assert all(n.kwargs["parameters"][0] == "/tmp/p.yaml" for n in nodes)
     assert all(type(n.kwargs["on_exit"]).__name__ == "Shutdown" for n in nodes)
 
-    # composed (the default): one control_loop process holds fusion, reward sensing, belief and policy
+    # composed (the default): one control_loop process holds bridge, fusion, reward sensing, belief and policy
     nodes = opaque.kwargs["function"]({**context, "compose": "true"})
-    assert {n.kwargs["executable"] for n in nodes} == {"mujoco_bridge", "control_loop", "reset_rig", "learner"}
+    assert {n.kwargs["executable"] for n in nodes} == {"control_loop", "reset_rig", "learner"}
     loop = next(n for n in nodes if n.kwargs["executable"] == "control_loop")
     assert "name" not in loop.kwargs            # a node name would rename every node of the process
-    assert loop.kwargs["arguments"] == ["camera_fusion_node", "reward_node", "belief_node", "policy_node"]
+    assert loop.kwargs["arguments"] == ["mujoco_bridge_node", "camera_fusion_node", "reward_node", "belief_node",
+                                        "policy_node"]
     assert loop.kwargs["parameters"][0] == "/tmp/p.yaml"
     sections = yaml.safe_load(Path(loop.kwargs["parameters"][1]).read_text())
-    assert set(sections) == {"camera_fusion", "reward_sensing", "belief", "policy"}
+    assert set(sections) == {"mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy"}
     assert sections["belief"]["ros__parameters"]["use_sim_time"] is True
     Path(loop.kwargs["parameters"][1]).unlink()
 

@@ -36,10 +36,11 @@ def test_graph_descriptions(tmp_path):
     assert names == ["mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy", "reset_rig", "learner"]
     assert train[1].parameters["camera_topics"] == ["/camera/scene/image_raw", "/camera/wrist/image_raw"]
     composed = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny"})
-    assert [n.name for n in composed] == ["mujoco_bridge", "control_loop", "reset_rig", "learner"]
-    assert composed[1].members == tuple(train[1:5])
-    cmd = node_command(composed[1], "p.yaml", tmp_path)
-    assert cmd[1:7] == ["-m", "meld_ros.container", "camera_fusion_node", "reward_node", "belief_node", "policy_node"]
+    assert [n.name for n in composed] == ["control_loop", "reset_rig", "learner"]
+    assert composed[0].members == tuple(train[0:5])
+    cmd = node_command(composed[0], "p.yaml", tmp_path)
+    assert cmd[1:8] == ["-m", "meld_ros.container", "mujoco_bridge_node", "camera_fusion_node", "reward_node",
+                        "belief_node", "policy_node"]
     assert cmd[-4:] == ["--params-file", "p.yaml", "--params-file", str(tmp_path / "control_loop.params.yaml")]
     sections = yaml.safe_load((tmp_path / "control_loop.params.yaml").read_text())
     assert sections["camera_fusion"]["ros__parameters"]["camera_topics"] == train[1].parameters["camera_topics"]
@@ -107,13 +108,11 @@ def test_a_dying_node_stops_the_graph(tmp_path):
     deadline = time.monotonic() + 120
     while not list(run.glob("weights-*.pt")) and time.monotonic() < deadline:
         time.sleep(0.5)
-    bridge = [line.split()[0] for line in _strays(str(run)) if "mujoco_bridge" in line]
-    bridge = bridge or [line.split()[0] for line in subprocess.run(["pgrep", "-af", "meld_ros.mujoco_bridge_node"],
-                                                                    capture_output=True, text=True).stdout.splitlines()]
+    bridge = [line.split()[0] for line in _strays(str(run)) if "mujoco_bridge_node" in line]   # the control loop
     assert bridge
     os.kill(int(bridge[0]), signal.SIGKILL)
     p.wait(timeout=90)
     out = (tmp_path / "launch.log").read_text()
-    assert p.returncode == 1 and "mujoco_bridge died" in out, out[-3000:]
+    assert p.returncode == 1 and "control_loop died" in out, out[-3000:]
     time.sleep(1.0)
     assert not _strays(str(run))
