@@ -99,6 +99,17 @@ class Quiet:
         pass
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, stolen) clock ticks of all CPUs so far (/proc/stat; (0, 0) where there is none). Steal is
+    time the hypervisor ran someone else while this machine had work: a latency tail nobody here causes."""
+    try:
+        f = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = f[:8]
+    return user + nice + system + irq + softirq, steal
+
+
 def _pct(x) -> str:
     x = np.asarray(x) * 1e3
     return f"median {np.median(x):6.2f} ms   p99 {np.percentile(x, 99):6.2f} ms   (n={len(x)})"
@@ -230,7 +241,10 @@ def main():
         rclpy.init()
         try:
             for arm in arms:
+                busy0, steal0 = cpu_ticks()
                 lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm)
+                busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
+                lat["steal"] = steal / max(busy + steal, 1)
                 rate = lockstep_rate(args.env, weights, args.episodes, arm) if args.episodes else float("nan")
                 results[arm] = (lat, rate)
         finally:
@@ -239,8 +253,10 @@ def main():
         direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
     for arm, (lat, rate) in results.items():
         print(f"graph on {args.env} (cpu-profile model), 2 cores; {arm}: {ARMS[arm]}")
+        steal = lat.pop("steal")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
+        print(f"  (CPU time stolen by the hypervisor during the latency run: {100 * steal:.0f}% of the busy time)")
         print(f"  lockstep through the graph: {rate:6.1f} steps/s; direct loop (run_trial): {direct:6.1f} steps/s; "
               f"ratio {rate / direct:.2f}")
 
