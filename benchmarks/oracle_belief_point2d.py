@@ -8,15 +8,19 @@ trial (a grid of 181 angles on the semicircle, reward noise 0.02),
 
     p(th | r_1:t, p_1:t)  ~  prod_k N(r_k; -||p_k - g(th)||, 0.02^2),
 
-summarised by its mean and std of g(th). The baseline gets the position only
-(it cannot know the goal: near chance). Same environment, tasks, episode
-structure and success metric as the learning benchmark; no images are used.
+summarised by its mean and std of g(th). Two weaker beliefs for comparison:
+``reactive``, the current and the previous (position, dense reward) only, a
+belief with one step of memory and no inference (enough for hill-climbing
+on the reward, not for triangulating the goal); and ``position``, the
+position only (it cannot know the goal: near chance). Same environment,
+tasks, episode structure and success metric as the learning benchmark; no
+images are used.
 
 If the ideal-belief run reaches >= 80% held-out success at the end of episode
 1 within a few thousand environment steps, the actor-critic is not what limits
 MELD in the 30-minute budget: learning the goal inference in the latent model is.
 
-Usage: ./meld shell -c "python benchmarks/oracle_belief_point2d.py [--max-env-steps 12000]"
+Usage: ./meld shell -c "python benchmarks/oracle_belief_point2d.py [--max-env-steps 12000] [--beliefs ideal reactive position]"
 """
 from __future__ import annotations
 
@@ -53,19 +57,28 @@ class GoalFilter:
         return np.concatenate([mean, std])
 
 
-def run_trial(env, task, seed: int, policy, with_goal: bool, rng: np.random.Generator):
+BELIEFS = ("ideal", "reactive", "position")
+
+
+def run_trial(env, task, seed: int, policy, kind: str, rng: np.random.Generator):
     """One trial; returns the inputs x_0..x_L, actions, rewards r_1..r_L, success at episode ends."""
     env.set_task(task)
     goal_filter = GoalFilter(env.goal_distance)
     xs, actions, rewards, successes = [], [], [], []
     L = env.episode_length
+    reward, previous = 0.0, None
     for e in range(env.episodes_per_trial):
         env.reset(seed=seed + e)
         success = False
         for t in range(L + 1):
             if t > 0:   # the filter keeps its posterior across the episode boundary, like the latent
                 goal_filter.update(env.position, reward)
-            x = np.concatenate([env.position, goal_filter.summary() if with_goal else np.zeros(4)])
+            if kind == "reactive":            # (position, reward) now and one step before (the same at t = 0)
+                now = np.r_[env.position, reward if t > 0 else 0.0]
+                x = np.concatenate([now, previous if t > 0 else now])
+                previous = now
+            else:
+                x = np.concatenate([env.position, goal_filter.summary() if kind == "ideal" else np.zeros(4)])
             if t == L:
                 successes.append(success)
                 if e == env.episodes_per_trial - 1:
@@ -84,7 +97,7 @@ def run_trial(env, task, seed: int, policy, with_goal: bool, rng: np.random.Gene
     return np.array(xs, np.float32), np.array(actions, np.float32), np.array(rewards, np.float32), successes
 
 
-def train(with_goal: bool, max_env_steps: int, seed: int) -> list[tuple[int, float, float]]:
+def train(kind: str, max_env_steps: int, seed: int) -> list[tuple[int, float, float]]:
     cfg = load_config("cpu")
     t = cfg.train
     torch.manual_seed(seed)
@@ -101,12 +114,12 @@ def train(with_goal: bool, max_env_steps: int, seed: int) -> list[tuple[int, flo
         return int(rng.integers(2**31 - 1))
 
     for _ in range(t.pretrain_trials):
-        add(run_trial(env, env.train_tasks[rng.integers(len(env.train_tasks))], task_seed(), None, with_goal, rng))
+        add(run_trial(env, env.train_tasks[rng.integers(len(env.train_tasks))], task_seed(), None, kind, rng))
     steps_per_trial = env.episode_length * env.episodes_per_trial
     env_steps, curve = t.pretrain_trials * steps_per_trial, []
     while env_steps < max_env_steps:
         for _ in range(t.trials_per_iteration):
-            add(run_trial(env, env.train_tasks[rng.integers(len(env.train_tasks))], task_seed(), sac.actor, with_goal, rng))
+            add(run_trial(env, env.train_tasks[rng.integers(len(env.train_tasks))], task_seed(), sac.actor, kind, rng))
         env_steps += t.trials_per_iteration * steps_per_trial
         x, a, r, x2 = (torch.from_numpy(np.concatenate(v)) for v in (X, A, R, X2))
         for _ in range(int(t.ac_steps_per_env_step * t.trials_per_iteration * steps_per_trial)):
@@ -114,9 +127,9 @@ def train(with_goal: bool, max_env_steps: int, seed: int) -> list[tuple[int, flo
             sac.update(x[i], a[i], r[i], x2[i], torch.zeros(len(i)))
         if len(curve) == 0 or env_steps - curve[-1][0] >= 1200 or env_steps >= max_env_steps:
             succ = np.array([run_trial(env, task, 3_000_000 + 10 * k + j, lambda z: sac.actor(z, deterministic=True),
-                                       with_goal, rng)[3] for k, task in enumerate(env.held_out_tasks) for j in range(2)])
+                                       kind, rng)[3] for k, task in enumerate(env.held_out_tasks) for j in range(2)])
             curve.append((env_steps, float(succ[:, 0].mean()), float(succ[:, -1].mean())))
-            print(f"  {'ideal belief' if with_goal else 'position only'}: {env_steps:6d} env steps, "
+            print(f"  {kind:8s} belief: {env_steps:6d} env steps, "
                   f"held-out success {curve[-1][1]:.0%} / {curve[-1][2]:.0%} (episode 1 / 2)", flush=True)
     return curve
 
@@ -125,15 +138,16 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--max-env-steps", type=int, default=6000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--beliefs", nargs="+", choices=BELIEFS, default=["ideal", "position"])
     args = p.parse_args()
     torch.set_num_threads(1)
     results = {}
-    for with_goal in (True, False):
+    for kind in args.beliefs:
         t0 = time.monotonic()
-        results[with_goal] = (train(with_goal, args.max_env_steps, args.seed), time.monotonic() - t0)
-    for with_goal, (curve, secs) in results.items():
+        results[kind] = (train(kind, args.max_env_steps, args.seed), time.monotonic() - t0)
+    for kind, (curve, secs) in results.items():
         first = next((s for s, e1, _ in curve if e1 >= 0.8), None)
-        print(f"{'ideal belief' if with_goal else 'position only':14s} final {curve[-1][1]:.0%} / {curve[-1][2]:.0%} "
+        print(f"{kind + ' belief':16s} final {curve[-1][1]:.0%} / {curve[-1][2]:.0%} "
               f"(episode 1 / 2); >= 80% in episode 1 first at {first or 'never'} env steps; {secs:.0f} s")
 
 
