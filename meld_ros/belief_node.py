@@ -32,7 +32,7 @@ from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of, publisher, run, stamp_of, subscribe
+from meld_ros.node_runtime import LATCHED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
 
 
 class BeliefNode(Node):
@@ -175,10 +175,7 @@ class BeliefNode(Node):
 
 
 NODE = BeliefNode          # what meld_ros/container.py composes
-
-
-def main(args=None):
-    return run(BeliefNode, args=args)
+main = entry_point(BeliefNode)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from sensor_msgs.msg import Image
 from meld_ros.fusion import CameraAligner, fuse
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.node_params import FusionParams, declare
-from meld_ros.node_runtime import RELIABLE, ns_of, publisher, run, stamp_of, subscribe
+from meld_ros.node_runtime import RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
 
 
 class CameraFusionNode(Node):
@@ -72,10 +72,7 @@ class CameraFusionNode(Node):
 
 
 NODE = CameraFusionNode    # what meld_ros/container.py composes
-
-
-def main(args=None):
-    return run(CameraFusionNode, args=args)
+main = entry_point(CameraFusionNode)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ from std_msgs.msg import Float64MultiArray
 from meld_ros.images import array_to_image
 from meld_ros.msg import Action, Reward, TaskState
 from meld_ros.node_params import BridgeParams, declare
-from meld_ros.node_runtime import RELIABLE, ns_of, publisher, run, stamp_of, subscribe
+from meld_ros.node_runtime import RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
 from meld_ros.srv import SetTask
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.stepper import SensorFrame, SimStepper
@@ -159,10 +159,7 @@ class MujocoBridgeNode(Node):
 
 
 NODE = MujocoBridgeNode    # what meld_ros/container.py composes (simulation graphs)
-
-
-def main(args=None):
-    return run(MujocoBridgeNode, args=args)
+main = entry_point(MujocoBridgeNode)
 
 
 if __name__ == "__main__":

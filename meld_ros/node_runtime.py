@@ -79,6 +79,13 @@ def subscribe(node, msg_type, topic: str, callback, qos) -> None:
         _local.subscribe(node, msg_type, topic, callback, qos)
 
 
+def entry_point(make_node: Callable[[], "rclpy.node.Node"]) -> Callable[..., int]:
+    """A node module's ``main(args=None)``: the node in a process of its own."""
+    def main(args=None) -> int:
+        return run(make_node, args=args)
+    return main
+
+
 def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
     """Spin the nodes that ``make_nodes`` build; more than one are composed into this process."""
     global _local

@@ -28,7 +28,7 @@ from meld_core.checkpoint import CheckpointError
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, publisher, run, subscribe
+from meld_ros.node_runtime import LATCHED, RELIABLE, entry_point, publisher, subscribe
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -130,10 +130,7 @@ class PolicyNode(Node):
 
 
 NODE = PolicyNode          # what meld_ros/container.py composes
-
-
-def main(args=None):
-    return run(PolicyNode, args=args)
+main = entry_point(PolicyNode)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from rclpy.node import Node
 
 from meld_ros.msg import TaskState
 from meld_ros.node_params import ResetRigParams, declare
-from meld_ros.node_runtime import LATCHED, run
+from meld_ros.node_runtime import LATCHED, entry_point
 from meld_ros.srv import SetTask
 
 
@@ -47,10 +47,7 @@ class ResetRigNode(Node):
         self.state_pub.publish(state)
         response.success, response.state = True, state
         return response
-
-
-def main(args=None):
-    return run(ResetRigNode, args=args)
+main = entry_point(ResetRigNode)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from rclpy.node import Node
 
 from meld_ros.msg import Reward
 from meld_ros.node_params import RewardParams, declare
-from meld_ros.node_runtime import RELIABLE, publisher, run, subscribe
+from meld_ros.node_runtime import RELIABLE, entry_point, publisher, subscribe
 
 
 class RewardNode(Node):
@@ -36,10 +36,7 @@ class RewardNode(Node):
 
 
 NODE = RewardNode          # what meld_ros/container.py composes
-
-
-def main(args=None):
-    return run(RewardNode, args=args)
+main = entry_point(RewardNode)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,12 @@ from meld_ros.intra_process import LocalTopics
 from meld_ros.node_runtime import RELIABLE
 
 
+def _spin_until(executor, predicate, timeout=10.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+
+
 @pytest.fixture
 def context():
     rclpy.init()
@@ -60,14 +66,10 @@ def test_dds_only_for_subscribers_outside_and_types_checked(context):
     outside_node.create_subscription(String, "/meld_test/topic", got.append, RELIABLE)
     executor = LeanExecutor(after_callback=local.drain)
     executor.add_node(outside_node)
-    end = time.monotonic() + 10
-    while pub.get_subscription_count() == 0 and time.monotonic() < end:
-        executor.spin_once(timeout_sec=0.05)
+    _spin_until(executor, lambda: pub.get_subscription_count() > 0)
     assert pub.get_subscription_count() == 1
     pub.publish(String(data="seen outside"))
-    end = time.monotonic() + 10
-    while not got and time.monotonic() < end:
-        executor.spin_once(timeout_sec=0.05)
+    _spin_until(executor, lambda: got)
     assert [m.data for m in got] == ["seen outside"]
 
     with pytest.raises(TypeError, match="published in this process as String"):
@@ -95,13 +97,9 @@ def test_executor_drains_after_each_callback(context):
     pub = src.create_publisher(String, "/meld_test/in", RELIABLE)
     executor = LeanExecutor(after_callback=local.drain)
     executor.add_node(a)
-    end = time.monotonic() + 10
-    while pub.get_subscription_count() == 0 and time.monotonic() < end:
-        time.sleep(0.05)
+    _spin_until(executor, lambda: pub.get_subscription_count() > 0)
     pub.publish(String(data="hi"))
-    end = time.monotonic() + 10
-    while not got and time.monotonic() < end:
-        executor.spin_once(timeout_sec=0.05)
+    _spin_until(executor, lambda: got)
     assert [m.data for m in got] == ["hi!"]
     executor.shutdown()
     src.destroy_node()
