@@ -198,7 +198,7 @@ def main(args=None) -> int:
     rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)
-    node = None
+    node = spinner = None
     executor = LeanExecutor()
     try:
         node = LearnerNode()
@@ -222,6 +222,10 @@ def main(args=None) -> int:
         return 0
     finally:
         executor.shutdown(timeout_sec=1.0)
+        if spinner is not None:
+            # the spin thread holds the context while it waits: tearing the context down under it left
+            # Fast DDS threads to static destructors at exit ("terminate called without an active exception")
+            spinner.join(timeout=10.0)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
