@@ -71,16 +71,20 @@ def test_graph_trial_equals_direct_rollout(start_node, tmp_path):
 
     from meld_ros.learner_node import LearnerNode
     rclpy.init(args=["--ros-args", "-r", "__node:=learner", "-p", "profile:=tiny", "-p", f"run_dir:={tmp_path / 'g'}"])
+    executor, spinner = MultiThreadedExecutor(), None
     try:
         learner = LearnerNode()
         policy_node = rclpy.create_node("scripted_policy")
         ScriptedPolicy(policy_node, actions, env.action_scale, env.episode_length)
-        executor = MultiThreadedExecutor()
         executor.add_node(learner)
         executor.add_node(policy_node)
-        threading.Thread(target=executor.spin, daemon=True).start()
+        spinner = threading.Thread(target=executor.spin, daemon=True)
+        spinner.start()
         trial = learner.run_trial("train", task_index, seed)
     finally:
+        executor.shutdown(timeout_sec=1.0)
+        if spinner is not None:
+            spinner.join(timeout=10.0)      # the context goes only once nothing spins on it
         rclpy.try_shutdown()
     for key in ("actions", "dense", "sparse", "success", "images"):
         got, want = getattr(trial, key), getattr(direct, key)
