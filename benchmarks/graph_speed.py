@@ -244,16 +244,14 @@ def main():
                 busy0, steal0 = cpu_ticks()
                 lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm)
                 busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
-                lat["steal"] = steal / max(busy + steal, 1)
                 rate = lockstep_rate(args.env, weights, args.episodes, arm) if args.episodes else float("nan")
-                results[arm] = (lat, rate)
+                results[arm] = (lat, steal / max(busy + steal, 1), rate)
         finally:
             rclpy.shutdown()
         trainer.model.eval()
         direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
-    for arm, (lat, rate) in results.items():
+    for arm, (lat, steal, rate) in results.items():
         print(f"graph on {args.env} (cpu-profile model), 2 cores; {arm}: {ARMS[arm]}")
-        steal = lat.pop("steal")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
         print(f"  (CPU time stolen by the hypervisor during the latency run: {100 * steal:.0f}% of the busy time)")

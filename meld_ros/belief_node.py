@@ -175,7 +175,7 @@ class BeliefNode(Node):
 
 
 NODE = BeliefNode          # what meld_ros/container.py composes
-main = entry_point(BeliefNode)
+main = entry_point(NODE)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class CameraFusionNode(Node):
 
 
 NODE = CameraFusionNode    # what meld_ros/container.py composes
-main = entry_point(CameraFusionNode)
+main = entry_point(NODE)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,10 @@ debugged alone). Node names, topics and parameters are the same either way.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -74,6 +77,19 @@ class _NoAliases(yaml.SafeDumper):
 def member_parameters(spec: NodeSpec) -> str:
     """A container's parameter overrides as a ROS 2 parameter file (YAML, one section per node)."""
     return yaml.dump({m.name: {"ros__parameters": dict(m.parameters)} for m in spec.members}, Dumper=_NoAliases)
+
+
+def write_member_parameters(spec: NodeSpec, directory: str | Path) -> Path:
+    """``member_parameters(spec)`` as a file in ``directory``, named by its content: the same
+    overrides reuse one file (launches do not pile files up), written atomically (two launches at
+    once never read half a file)."""
+    text = member_parameters(spec)
+    path = Path(directory) / f"meld_{spec.name}_{hashlib.sha256(text.encode()).hexdigest()[:16]}.params.yaml"
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return path
 
 
 ARGUMENTS = {

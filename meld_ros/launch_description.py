@@ -13,24 +13,9 @@ ends meta-training; any other exit is a failure), as ``meld launch`` does.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import tempfile
-from pathlib import Path
 
-from meld_ros.graph import ARGUMENTS, build_graph, member_parameters
-
-
-def _parameter_file(spec) -> Path:
-    """The composed nodes' parameters as a file named by its content: a launch with the same
-    arguments reuses it, so launches do not pile files up in the temporary directory."""
-    text = member_parameters(spec)
-    path = Path(tempfile.gettempdir()) / f"meld_{spec.name}_{hashlib.sha256(text.encode()).hexdigest()[:16]}.yaml"
-    if not path.exists() or path.read_text() != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)             # atomic: two launches at once never read half a file
-    return path
+from meld_ros.graph import ARGUMENTS, build_graph, write_member_parameters
 
 
 def generate(graph: str):
@@ -48,7 +33,7 @@ def generate(graph: str):
             if spec.members:          # no node name here: it would rename every node of the process
                 actions.append(Node(package="meld_ros", executable=spec.name, output="screen",
                                     arguments=[m.module for m in spec.members],
-                                    parameters=base + [str(_parameter_file(spec))],
+                                    parameters=base + [str(write_member_parameters(spec, tempfile.gettempdir()))],
                                     on_exit=Shutdown(reason=f"{spec.name} exited")))
                 continue
             actions.append(Node(package="meld_ros", executable=spec.name, name=spec.name, output="screen",

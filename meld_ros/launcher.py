@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from meld_ros.graph import GraphError, NodeSpec, build_graph, member_parameters, resolve_arguments
+from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments, write_member_parameters
 
 STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
 
@@ -42,8 +42,7 @@ def node_command(spec: NodeSpec, params_file: str = "", scratch: Path | None = N
     if spec.members:
         if scratch is None:
             raise ValueError(f"{spec.name} composes nodes: node_command needs a scratch directory for their parameters")
-        overrides = Path(scratch) / f"{spec.name}.params.yaml"
-        overrides.write_text(member_parameters(spec))
+        overrides = write_member_parameters(spec, scratch)
         cmd = [sys.executable, "-m", "meld_ros.container", *(m.module for m in spec.members), "--ros-args"]
         return cmd + (["--params-file", params_file] if params_file else []) + ["--params-file", str(overrides)]
     cmd = [sys.executable, "-m", f"meld_ros.{spec.module}", "--ros-args", "-r", f"__node:={spec.name}"]

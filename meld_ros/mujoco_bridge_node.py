@@ -159,7 +159,7 @@ class MujocoBridgeNode(Node):
 
 
 NODE = MujocoBridgeNode    # what meld_ros/container.py composes (simulation graphs)
-main = entry_point(MujocoBridgeNode)
+main = entry_point(NODE)
 
 
 if __name__ == "__main__":

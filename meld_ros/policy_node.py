@@ -130,7 +130,7 @@ class PolicyNode(Node):
 
 
 NODE = PolicyNode          # what meld_ros/container.py composes
-main = entry_point(PolicyNode)
+main = entry_point(NODE)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ class ResetRigNode(Node):
         self.state_pub.publish(state)
         response.success, response.state = True, state
         return response
+
+
 main = entry_point(ResetRigNode)
 
 

@@ -36,7 +36,7 @@ class RewardNode(Node):
 
 
 NODE = RewardNode          # what meld_ros/container.py composes
-main = entry_point(RewardNode)
+main = entry_point(NODE)
 
 
 if __name__ == "__main__":

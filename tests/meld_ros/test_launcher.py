@@ -1,5 +1,6 @@
 """The node graphs through ``meld launch``: meta-train a few iterations (tiny profile), meta-test
 from its checkpoint, stop cleanly on SIGINT, stop everything when a node dies."""
+import hashlib
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import torch
 import yaml
 
 from meld_core.weights import load_weights
-from meld_ros.graph import GraphError, build_graph
+from meld_ros.graph import GraphError, build_graph, member_parameters
 from meld_ros.launcher import node_command
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
@@ -41,8 +42,10 @@ def test_graph_descriptions(tmp_path):
     cmd = node_command(composed[0], "p.yaml", tmp_path)
     assert cmd[1:8] == ["-m", "meld_ros.container", "mujoco_bridge_node", "camera_fusion_node", "reward_node",
                         "belief_node", "policy_node"]
-    assert cmd[-4:] == ["--params-file", "p.yaml", "--params-file", str(tmp_path / "control_loop.params.yaml")]
-    sections = yaml.safe_load((tmp_path / "control_loop.params.yaml").read_text())
+    digest = hashlib.sha256(member_parameters(composed[0]).encode()).hexdigest()[:16]
+    overrides = tmp_path / f"meld_control_loop_{digest}.params.yaml"          # named by its content
+    assert cmd[-4:] == ["--params-file", "p.yaml", "--params-file", str(overrides)]
+    sections = yaml.safe_load(overrides.read_text())
     assert sections["camera_fusion"]["ros__parameters"]["camera_topics"] == train[1].parameters["camera_topics"]
     with pytest.raises(GraphError, match="compose must be true or false"):
         build_graph("sim_meta_train", {"compose": "maybe"})
