@@ -3,7 +3,9 @@
 At trial start the latent is reset; the first update is q(z_1 | x_1, r_1),
 every later one q(z_t | x_t, r_t, z_{t-1}, a_{t-1}); the latent is *not* reset
 between episodes of a trial. The actor pi(a | z_t) acts on the posterior
-sample z_t. No gradient steps. Inputs are checked: a wrong image size or
+sample z_t. No gradient steps. ``trace()`` switches the update to TorchScript graphs
+with the weights frozen in (``meld_core.traced_update``), for weights that no
+longer change. Inputs are checked: a wrong image size or
 dtype, a NaN reward or an action of the wrong length raise ValueError.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 
 from meld_core.latent_model import LatentModel, LatentState, policy_input
 from meld_core.sac import Actor
+from meld_core.traced_update import TracedUpdate, trace_update
 
 
 def select_reward(kind: str, dense: float, sparse: float) -> float:
@@ -66,6 +69,17 @@ class MeldAgent:
         self.policy_input = policy_input
         self._state: LatentState | None = None
         self._step = 0
+        self._traced: TracedUpdate | None = None
+
+    def trace(self) -> "MeldAgent":
+        """Run later updates through traced graphs of the current weights (raises
+        ``TracingUnavailable`` where this torch cannot trace them; the agent then stays eager)."""
+        self._traced = trace_update(self.model)
+        return self
+
+    @property
+    def traced(self) -> bool:
+        return self._traced is not None
 
     def reset(self) -> None:
         """Trial start: forget the latent."""
@@ -93,13 +107,20 @@ class MeldAgent:
     def update(self, image: np.ndarray, reward: float, prev_action=None) -> Belief:
         """Posterior update from (x_t, r_t, a_{t-1}); ``prev_action`` is ignored at trial start."""
         action = self._check(image, float(reward), prev_action)
-        feat = self.model.features(torch.from_numpy(image)[None], torch.tensor([float(reward)]))
-        if self._state is None:
-            self._state = self.model.first_step(feat)
+        x, rew = torch.from_numpy(image)[None], torch.tensor([float(reward)])
+        if self._traced is not None:
+            if self._state is None:
+                self._state, r = self._traced.first(x, rew)
+            else:
+                self._state, r = self._traced.next(self._state, x, rew, action)
         else:
-            self._state = self.model.next_step(self._state, feat, action)
+            feat = self.model.features(x, rew)
+            if self._state is None:
+                self._state = self.model.first_step(feat)
+            else:
+                self._state = self.model.next_step(self._state, feat, action)
+            r = self.model.decode_reward(self._state.latent)
         s = self._state
-        r = self.model.decode_reward(s.latent)
         mean, std = s.belief[0].numpy().reshape(2, -1)
         belief = Belief(mean=mean, std=std, sample=s.latent[0].numpy().copy(), reward_mean=float(r.mean[0]),
                         reward_std=float(r.std[0]), step=self._step)

@@ -13,7 +13,10 @@ frame the first of a trial.
 Weights: ``weights`` (a file from the learner) at start, then every
 ``meld_ros/ModelUpdate``: the file is checked (sha256) and loaded, and the
 node switches to it at the next trial start, so one trial is never split
-between two models. Malformed images, images of the wrong size and NaN
+between two models. The agent for a new version is built (and, with
+``traced``, its update traced: ``meld_core.traced_update``) when the update
+arrives, while the learner trains and the loop is idle, so the switch itself
+costs nothing. Malformed images, images of the wrong size and NaN
 rewards are logged and dropped with the node alive.
 """
 from __future__ import annotations
@@ -27,7 +30,9 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
 from meld_core.agent import select_reward
+from meld_core.agent import MeldAgent
 from meld_core.checkpoint import CheckpointError
+from meld_core.traced_update import TracingUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
@@ -42,9 +47,9 @@ class BeliefNode(Node):
         torch.set_num_threads(self.p.torch_threads)
         self.agent = None
         self.version = 0
-        self._pending: AgentWeights | None = None
+        self._pending: tuple[int, MeldAgent] | None = None
         if self.p.weights:
-            self._adopt(load_weights(self.p.weights))
+            self._adopt(*self._make_agent(load_weights(self.p.weights)))
         self.belief_pub = publisher(self, Belief, self.p.belief_topic, RELIABLE)
         self.recon_pub = self.create_publisher(Image, self.p.reconstruction_topic, RELIABLE)
         subscribe(self, Image, self.p.observation_topic, self._on_image, RELIABLE)
@@ -64,27 +69,36 @@ class BeliefNode(Node):
         self._last_belief = None
 
     # ---- weights ---------------------------------------------------------------------
-    def _adopt(self, w: AgentWeights) -> None:
-        self.agent = w.make_agent()
+    def _make_agent(self, w: AgentWeights) -> tuple[int, MeldAgent]:
+        agent = w.make_agent()
         if self.p.reward_input:
-            self.agent.reward_input = self.p.reward_input
-        self.version = w.version
-        self.get_logger().info(f"using weights version {w.version} (reward input {self.agent.reward_input})")
+            agent.reward_input = self.p.reward_input
+        if self.p.traced:
+            try:
+                agent.trace()
+            except TracingUnavailable as exc:
+                self.get_logger().warning(f"{exc}; the update stays eager")
+        return w.version, agent
+
+    def _adopt(self, version: int, agent: MeldAgent) -> None:
+        self.agent, self.version = agent, version
+        self.get_logger().info(f"using weights version {version} (reward input {agent.reward_input}, "
+                               f"{'traced' if agent.traced else 'eager'} update)")
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
         try:
-            w = load_weights(msg.path, sha256=msg.sha256 or None)
+            version_agent = self._make_agent(load_weights(msg.path, sha256=msg.sha256 or None))
         except CheckpointError as exc:
             self.get_logger().error(f"model update {msg.version} refused: {exc}")
             return
         if self.agent is None:
-            self._adopt(w)
+            self._adopt(*version_agent)
         else:
-            self._pending = w               # switch at the next trial start
+            self._pending = version_agent   # switch at the next trial start
 
     def _on_reset(self, request, response):
         if self._pending is not None:
-            self._adopt(self._pending)
+            self._adopt(*self._pending)
             self._pending = None
         self._trial_start = True
         self.trial += 1

@@ -80,6 +80,7 @@ class BeliefParams:
     reward_input: str
     action_wait_s: float
     torch_threads: int
+    traced: bool
 
     def __post_init__(self):
         if self.reward_input not in ("", "dense", "sparse", "none"):
