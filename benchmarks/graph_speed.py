@@ -25,10 +25,14 @@ third of a core from the nodes it was timing). ``--stages`` also times the
 fused observation and the belief, at the cost of one more subscriber on the
 path.
 
+``--updates traced eager`` times the belief node's TorchScript update (as
+launched) against eager torch, one after the other in the same run.
+
 Weights: an untrained ``cpu``-profile model and actor for the environment
 (speed does not depend on training).
 
-Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--arms sim loop none]"
+Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--arms sim loop none]
+                        [--updates traced eager]"
 """
 from __future__ import annotations
 
@@ -65,7 +69,7 @@ ARMS = {"sim": "compose:=true, as launched: bridge, fusion, reward sensing, beli
         "none": "compose:=false: every node its own process"}
 
 
-def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str) -> list[NodeSpec]:
+def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str, traced: bool = True) -> list[NodeSpec]:
     """The launched sim_meta_train graph (meld_ros/graph.py) for ``env`` with this process in the learner's place."""
     def adapt(spec: NodeSpec) -> NodeSpec:
         params = dict(spec.parameters)
@@ -73,6 +77,8 @@ def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str) -> list[
             params.update(mode=mode, realtime_factor=factor)
         if spec.name in ("belief", "policy"):
             params["weights"] = str(weights)
+        if spec.name == "belief":
+            params["traced"] = traced
         if mode == "realtime" and "use_sim_time" in params:
             params["use_sim_time"] = False             # real time: what the hardware graph runs on
         return NodeSpec(spec.name, spec.module, params, members=tuple(adapt(m) for m in spec.members))
@@ -115,8 +121,8 @@ def _pct(x) -> str:
     return f"median {np.median(x):6.2f} ms   p99 {np.percentile(x, 99):6.2f} ms   (n={len(x)})"
 
 
-def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, arm: str) -> dict:
-    g = Graph(_nodes(env, weights, "realtime", factor, arm), out=Quiet())
+def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, arm: str, traced: bool) -> dict:
+    g = Graph(_nodes(env, weights, "realtime", factor, arm, traced), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_latency")
     lat = {"observation": [], "belief": [], "action": []} if stages else {"action": []}
@@ -149,9 +155,9 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, a
     return lat
 
 
-def lockstep_rate(env: str, weights: Path, episodes: int, arm: str) -> float:
-    """Episodes per second through the graph, recorded here as the learner records them."""
-    g = Graph(_nodes(env, weights, "lockstep", 1.0, arm), out=Quiet())
+def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, traced: bool) -> float:
+    """Control steps per second through the graph, recorded here as the learner records them."""
+    g = Graph(_nodes(env, weights, "lockstep", 1.0, arm, traced), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
     from meld_sim_bridge.registry import make_env
@@ -224,6 +230,9 @@ def main():
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--realtime-factor", type=float, default=2.0)
+    p.add_argument("--updates", nargs="+", choices=["traced", "eager"], default=["traced"],
+                   help="the belief node's update (belief.traced): TorchScript graphs as launched, and/or eager "
+                        "torch (the baseline); each is timed in every arrangement")
     p.add_argument("--stages", action="store_true",
                    help="also time the fused observation and the belief (an extra subscriber on the path)")
     p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS),
@@ -241,17 +250,20 @@ def main():
         rclpy.init()
         try:
             for arm in arms:
-                busy0, steal0 = cpu_ticks()
-                lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm)
-                busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
-                rate = lockstep_rate(args.env, weights, args.episodes, arm) if args.episodes else float("nan")
-                results[arm] = (lat, steal / max(busy + steal, 1), rate)
+                for update in args.updates:
+                    busy0, steal0 = cpu_ticks()
+                    lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,
+                                  update == "traced")
+                    busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
+                    rate = (lockstep_rate(args.env, weights, args.episodes, arm, update == "traced")
+                            if args.episodes else float("nan"))
+                    results[arm, update] = (lat, steal / max(busy + steal, 1), rate)
         finally:
             rclpy.shutdown()
         trainer.model.eval()
         direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
-    for arm, (lat, steal, rate) in results.items():
-        print(f"graph on {args.env} (cpu-profile model), 2 cores; {arm}: {ARMS[arm]}")
+    for (arm, update), (lat, steal, rate) in results.items():
+        print(f"graph on {args.env} (cpu-profile model), 2 cores, {update} belief update; {arm}: {ARMS[arm]}")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
         print(f"  (CPU time stolen by the hypervisor during the latency run: {100 * steal:.0f}% of the busy time)")
