@@ -17,7 +17,8 @@
    steps only when the policy's answer arrives). Against the direct loop of
    the in-process trainer on the same environment and weights
    (``MeldAgent.update`` + ``act`` + ``env.step``, i.e. what ``run_trial``
-   does): their ratio (target >= 0.5).
+   does), timed just before and just after each graph run so that both see
+   the same load on this shared machine: their ratio (target >= 0.5).
 
 This process blocks in its executor between messages: it shares the two
 cores with the graph (an earlier version polled every millisecond and took a
@@ -246,6 +247,7 @@ def main():
         trainer = MetaTrainer(load_config("cpu", {"train.env": args.env}), Path(d) / "run", resume=False)
         weights = Path(d) / "weights.pt"
         trainer.export_weights(weights, 1)
+        trainer.model.eval()
         results = {}
         rclpy.init()
         try:
@@ -255,14 +257,15 @@ def main():
                     lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,
                                   update == "traced")
                     busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
-                    rate = (lockstep_rate(args.env, weights, args.episodes, arm, update == "traced")
-                            if args.episodes else float("nan"))
-                    results[arm, update] = (lat, steal / max(busy + steal, 1), rate)
+                    rate = direct = float("nan")
+                    if args.episodes:      # the direct loop just before and after: the same machine weather
+                        before = direct_rate(trainer, args.episodes)
+                        rate = lockstep_rate(args.env, weights, args.episodes, arm, update == "traced")
+                        direct = (before + direct_rate(trainer, args.episodes)) / 2
+                    results[arm, update] = (lat, steal / max(busy + steal, 1), rate, direct)
         finally:
             rclpy.shutdown()
-        trainer.model.eval()
-        direct = direct_rate(trainer, args.episodes) if args.episodes else float('nan')
-    for (arm, update), (lat, steal, rate) in results.items():
+    for (arm, update), (lat, steal, rate, direct) in results.items():
         print(f"graph on {args.env} (cpu-profile model), 2 cores, {update} belief update; {arm}: {ARMS[arm]}")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")

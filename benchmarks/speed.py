@@ -11,9 +11,14 @@
    speed-up over fp32 and the loss difference after identical steps (the
    tolerance we accept for a faster setting is 2% relative).
 2. One online belief-plus-actor step at batch 1 (posterior update from
-   image, reward and previous action, then the actor): median and p99.
+   image, reward and previous action, then the actor) at one thread, as in
+   the nodes: median and p99, with the update eager and traced
+   (``MeldAgent.trace``, what the belief node runs) in alternation, back to
+   back and with ``--gap-ms`` of idle time before every step, as between camera
+   frames (the caches are then cold on this shared machine, and that is the
+   case the node graph sees). ``--online-only`` skips part 1.
 
-Usage: ./meld shell -c "python benchmarks/speed.py [--repeats 10] [--threads 2]"
+Usage: ./meld shell -c "python benchmarks/speed.py [--repeats 10] [--threads 2] [--online-only]"
 """
 from __future__ import annotations
 
@@ -59,20 +64,30 @@ def time_model_step(cfg, W, B, T, precision, channels_last, repeats, A=7):
     return statistics.median(times), losses[-1]
 
 
-def online_step(cfg, W, A, n):
+def online_steps(cfg, W, A, n, gap_s=0.0):
+    """(eager, traced) step times in ms, taken in alternation so that both see the same machine: step by step
+    with a gap, in blocks of 50 steps without (so that each runs back to back on warm caches)."""
     torch.manual_seed(0)
-    model = LatentModel(cfg.model, (64, W), A)
-    agent = MeldAgent(model, SAC(cfg.sac, model.latent_dim, A).actor, "dense")
+    model = LatentModel(cfg.model, (64, W), A).eval()
+    actor = SAC(cfg.sac, model.latent_dim, A).actor.eval()
+    agents = [MeldAgent(model, actor, "dense"), MeldAgent(model, actor, "dense").trace()]
     img = np.random.default_rng(0).integers(0, 256, (64, W, 3), dtype=np.uint8)
-    agent.update(img, 0.0)
-    a = agent.act()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        agent.update(img, -0.3, a)
-        a = agent.act()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3, float(np.percentile(times, 99)) * 1e3
+    actions = []
+    for agent in agents:
+        agent.update(img, 0.0)
+        actions.append(agent.act())
+    block = 1 if gap_s else 50
+    times = [[], []]
+    for _ in range(0, n, block):
+        for k, agent in enumerate(agents):
+            for _ in range(block):
+                if gap_s:
+                    time.sleep(gap_s)
+                t0 = time.perf_counter()
+                agent.update(img, -0.3, actions[k])
+                actions[k] = agent.act()
+                times[k].append(time.perf_counter() - t0)
+    return [np.asarray(t) * 1e3 for t in times]
 
 
 def main():
@@ -80,9 +95,27 @@ def main():
     p.add_argument("--repeats", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--fp32-only", action="store_true", help="skip the (slow, on this CPU) bf16 settings")
+    p.add_argument("--online-only", action="store_true", help="only the online batch-1 step (part 2)")
+    p.add_argument("--gap-ms", type=float, default=50.0, help="idle time before each online step (0: none)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     paper, cpu = load_config("paper"), load_config("cpu")
+    if not args.online_only:
+        model_steps(args, paper, cpu)
+    torch.set_num_threads(1)           # as in the belief and policy nodes (params/graph.yaml)
+    print("online belief+actor step at batch 1, one thread (as the nodes), 300 steps; median / p99 in ms")
+    print(f"{'model':18s} {'':20s} {'eager':>17s} {'traced':>17s} {'median ratio':>13s}")
+    for name, cfg, W in [("paper 64x64", paper, 64), ("paper 64x128", paper, 128), ("cpu profile 64x64", cpu, 64),
+                         ("cpu profile 64x128", cpu, 128)]:
+        for gap in sorted({0.0, args.gap_ms}):
+            eager, traced = online_steps(cfg, W, 7, 300, gap * 1e-3)
+            label = "back to back" if gap == 0 else f"after {gap:g} ms idle"
+            print(f"{name:18s} {label:20s} {np.median(eager):6.2f} / {np.percentile(eager, 99):6.2f}   "
+                  f"{np.median(traced):6.2f} / {np.percentile(traced, 99):6.2f}   "
+                  f"{np.median(eager) / np.median(traced):6.2f}x")
+
+
+def model_steps(args, paper, cpu):
     cpu_full = load_config("cpu", {"model.decode_fraction": 1.0})
     cpu_batch = (cpu.train.batch_trials, CPU_TRIAL_FRAMES)
     settings = SETTINGS[:1] if args.fp32_only else SETTINGS
@@ -107,9 +140,6 @@ def main():
     full_t = fp32_ms["cpu profile 64x64, 8 x 31 frames, all decoded"]
     print(f"{f'cpu profile 64x64, 8 x 31 frames, {frac:g} decoded':50s} {'fp32':20s} {t * 1e3:9.1f} "
           f"{full_t / t:8.2f}x {'(estimate)':>15s}")
-    for name, cfg, W in [("paper 64x64", paper, 64), ("paper 64x128", paper, 128), ("cpu profile 64x64", cpu, 64)]:
-        med, p99 = online_step(cfg, W, 7, 300)
-        print(f"online belief+actor step, batch 1, {name:14s}: median {med:6.2f} ms   p99 {p99:6.2f} ms")
 
 
 if __name__ == "__main__":
