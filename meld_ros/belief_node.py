@@ -29,8 +29,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
-from meld_core.agent import select_reward
-from meld_core.agent import MeldAgent
+from meld_core.agent import MeldAgent, select_reward
 from meld_core.checkpoint import CheckpointError
 from meld_core.traced_update import TracingUnavailable
 from meld_core.weights import AgentWeights, load_weights
