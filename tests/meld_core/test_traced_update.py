@@ -60,3 +60,16 @@ def test_bf16_model_is_not_traced(tiny_cfg):
     model = LatentModel(tiny_cfg.model, (64, 64), 3, precision="bf16")
     with pytest.raises(TracingUnavailable, match="bf16"):
         trace_update(model)
+
+
+def test_agent_stays_eager_where_tracing_fails(tiny_cfg, monkeypatch):
+    import meld_core.agent as agent_module
+
+    def unavailable(model):
+        raise TracingUnavailable("no TorchScript here")
+    monkeypatch.setattr(agent_module, "trace_update", unavailable)
+    agent = _agent(tiny_cfg, (64, 64))
+    with pytest.raises(TracingUnavailable):
+        agent.trace()
+    assert not agent.traced
+    assert agent.update(np.zeros((64, 64, 3), np.uint8), 0.0).step == 0
