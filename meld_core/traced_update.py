@@ -11,10 +11,10 @@ traced once per set of weights and passed through
 ``torch.jit.optimize_for_inference`` (weights folded in as constants,
 convolutions prepacked for oneDNN and fused with their ReLU). One call runs
 one graph instead of some twenty Python module calls: on the 2-core CPU the
-batch-1 update of the ``cpu`` profile on two cameras takes about half the time
-of the eager one, and its tail shrinks more than its median when the cores
-sat idle between frames, as they do between camera frames
-(``benchmarks/graph_speed.py`` measures the node graph both ways). The samples draw from torch's
+belief-plus-actor step of the ``cpu`` profile is 1.2-1.5x faster than eager
+(median; at the papers' sizes the convolutions dominate and it gains ~1.0-1.1x;
+``benchmarks/speed.py --online-only``, ``benchmarks/graph_speed.py --updates
+traced eager`` for the node graph). The samples draw from torch's
 global generator in the eager order (z1, then z2), so a seed gives the same
 rollout; results equal the eager ones to float rounding (the convolutions run
 in another library).
@@ -43,15 +43,19 @@ class TracingUnavailable(RuntimeError):
     """This torch cannot trace or optimize the update graphs."""
 
 
+def _outputs(model: LatentModel, s: LatentState) -> tuple:
+    """A state and p(r_t | z_t) as the flat tuple of tensors a traced graph returns (``_unpack`` inverts it)."""
+    r = model.decode_reward(s.latent)
+    return s.z1, s.z2, s.z1_dist.mean, s.z1_dist.std, s.z2_dist.mean, s.z2_dist.std, r.mean, r.std
+
+
 class _First(nn.Module):
     def __init__(self, model: LatentModel):
         super().__init__()
         self.model = model
 
     def forward(self, image: torch.Tensor, reward: torch.Tensor):
-        s = self.model.first_step(self.model.features(image, reward))
-        r = self.model.decode_reward(s.latent)
-        return s.z1, s.z2, s.z1_dist.mean, s.z1_dist.std, s.z2_dist.mean, s.z2_dist.std, r.mean, r.std
+        return _outputs(self.model, self.model.first_step(self.model.features(image, reward)))
 
 
 class _Next(nn.Module):
@@ -62,9 +66,7 @@ class _Next(nn.Module):
     def forward(self, image: torch.Tensor, reward: torch.Tensor, z1: torch.Tensor, z2: torch.Tensor,
                 action: torch.Tensor):
         prev = LatentState(z1, z2, Gaussian(z1, z1), Gaussian(z2, z2))     # next_step reads z2 only
-        s = self.model.next_step(prev, self.model.features(image, reward), action)
-        r = self.model.decode_reward(s.latent)
-        return s.z1, s.z2, s.z1_dist.mean, s.z1_dist.std, s.z2_dist.mean, s.z2_dist.std, r.mean, r.std
+        return _outputs(self.model, self.model.next_step(prev, self.model.features(image, reward), action))
 
 
 def _unpack(out) -> tuple[LatentState, Gaussian]:
