@@ -50,9 +50,8 @@ from sensor_msgs.msg import Image
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.rollout import run_trial
-from meld_ros.graph import CONTROL_LOOP, build_graph, compose
+from meld_ros.graph import CONTROL_LOOP, NodeSpec, build_graph, compose
 from meld_ros.launcher import Graph
-from meld_ros.graph import NodeSpec
 from meld_ros.msg import Action, Belief, Reward
 from meld_ros.executor import LeanExecutor
 from meld_ros.images import image_to_array
@@ -240,7 +239,6 @@ def main():
                    help="process arrangements to time, one after the other: " +
                         "; ".join(f"{k}: {v}" for k, v in ARMS.items()))
     args = p.parse_args()
-    arms = args.arms
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     with tempfile.TemporaryDirectory() as d:
@@ -251,7 +249,7 @@ def main():
         results = {}
         rclpy.init()
         try:
-            for arm in arms:
+            for arm in args.arms:
                 for update in args.updates:
                     busy0, steal0 = cpu_ticks()
                     lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,

@@ -16,6 +16,14 @@ def _spin_until(executor, predicate, timeout=10.0) -> None:
         executor.spin_once(timeout_sec=0.05)
 
 
+def _draining_executor(local, node, publisher):
+    """A LeanExecutor over ``node`` that drains ``local``, spun until ``publisher`` has a subscriber."""
+    executor = LeanExecutor(after_callback=local.drain)
+    executor.add_node(node)
+    _spin_until(executor, lambda: publisher.get_subscription_count() > 0)
+    return executor
+
+
 @pytest.fixture
 def context():
     rclpy.init()
@@ -64,9 +72,7 @@ def test_dds_only_for_subscribers_outside_and_types_checked(context):
     outside_node = rclpy.create_node("outside")        # a plain DDS subscriber: what rviz or the learner is
     got = []
     outside_node.create_subscription(String, "/meld_test/topic", got.append, RELIABLE)
-    executor = LeanExecutor(after_callback=local.drain)
-    executor.add_node(outside_node)
-    _spin_until(executor, lambda: pub.get_subscription_count() > 0)
+    executor = _draining_executor(local, outside_node, pub)
     assert pub.get_subscription_count() == 1
     pub.publish(String(data="seen outside"))
     _spin_until(executor, lambda: got)
@@ -95,9 +101,7 @@ def test_executor_drains_after_each_callback(context):
     local.finalize()
     src = rclpy.create_node("source")
     pub = src.create_publisher(String, "/meld_test/in", RELIABLE)
-    executor = LeanExecutor(after_callback=local.drain)
-    executor.add_node(a)
-    _spin_until(executor, lambda: pub.get_subscription_count() > 0)
+    executor = _draining_executor(local, a, pub)
     pub.publish(String(data="hi"))
     _spin_until(executor, lambda: got)
     assert [m.data for m in got] == ["hi!"]
