@@ -4,9 +4,13 @@
    with the time of publication; fusion, reward sensing, belief and policy run
    composed in one process, with or without the bridge, or as separate
    processes (``--arms``, see ARMS); this process receives every ``meld_ros/Action``
-   (stamped with the frame it answers) and records now - stamp (with
-   ``--stages``, also for the fused observation and the belief). Median and
-   p99 over ``--frames`` frames (target: p99 <= 10 ms). The bridge runs at
+   (stamped with the frame it answers) and records two latencies: ``command``,
+   from the frame to the moment the policy node sent the command (the
+   Action's ``command_stamp``: the end of fusion -> belief -> policy, where a
+   robot driver's transport begins), and ``action``, from the frame to this
+   process's receipt of the Action over DDS (one more hop and another
+   process's wake-up; with ``--stages``, also for the fused observation and
+   the belief). Median and p99 over ``--frames`` frames (target: p99 <= 10 ms). The bridge runs at
    ``--realtime-factor`` times the robot's control rate to collect frames
    quickly; each frame still goes through the whole chain before the next.
 2. Throughput (lockstep mode): control steps per second through the graph
@@ -26,14 +30,15 @@ third of a core from the nodes it was timing). ``--stages`` also times the
 fused observation and the belief, at the cost of one more subscriber on the
 path.
 
-``--updates traced eager`` times the belief node's TorchScript update (as
-launched) against eager torch, one after the other in the same run.
+``--engines onnxruntime torch`` times the belief and policy nodes with their
+networks in ONNX Runtime (as launched) and in eager torch, one after the
+other in the same run.
 
 Weights: an untrained ``cpu``-profile model and actor for the environment
 (speed does not depend on training).
 
 Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--arms sim loop none]
-                        [--updates traced eager]"
+                        [--engines onnxruntime torch]"
 """
 from __future__ import annotations
 
@@ -69,16 +74,14 @@ ARMS = {"sim": "compose:=true, as launched: bridge, fusion, reward sensing, beli
         "none": "compose:=false: every node its own process"}
 
 
-def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str, traced: bool = True) -> list[NodeSpec]:
+def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str, onnx: bool = True) -> list[NodeSpec]:
     """The launched sim_meta_train graph (meld_ros/graph.py) for ``env`` with this process in the learner's place."""
     def adapt(spec: NodeSpec) -> NodeSpec:
         params = dict(spec.parameters)
         if spec.name == "mujoco_bridge":
             params.update(mode=mode, realtime_factor=factor)
         if spec.name in ("belief", "policy"):
-            params["weights"] = str(weights)
-        if spec.name == "belief":
-            params["traced"] = traced
+            params.update(weights=str(weights), onnxruntime=onnx)
         if mode == "realtime" and "use_sim_time" in params:
             params["use_sim_time"] = False             # real time: what the hardware graph runs on
         return NodeSpec(spec.name, spec.module, params, members=tuple(adapt(m) for m in spec.members))
@@ -121,21 +124,26 @@ def _pct(x) -> str:
     return f"median {np.median(x):6.2f} ms   p99 {np.percentile(x, 99):6.2f} ms   (n={len(x)})"
 
 
-def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, arm: str, traced: bool) -> dict:
-    g = Graph(_nodes(env, weights, "realtime", factor, arm, traced), out=Quiet())
+def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, arm: str, onnx: bool) -> dict:
+    g = Graph(_nodes(env, weights, "realtime", factor, arm, onnx), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_latency")
-    lat = {"observation": [], "belief": [], "action": []} if stages else {"action": []}
+    lat = {"observation": [], "belief": []} if stages else {}
+    lat.update(command=[], action=[])
 
     def rec(key):
         def cb(msg):
             lat[key].append(time.time() - ns_of(msg.header.stamp) * 1e-9)
         return cb
 
+    def on_action(msg: Action):
+        lat["action"].append(time.time() - ns_of(msg.header.stamp) * 1e-9)
+        lat["command"].append((ns_of(msg.command_stamp) - ns_of(msg.header.stamp)) * 1e-9)
+
     if stages:        # observing the intermediate topics costs this process CPU on the same two cores
         node.create_subscription(Image, "/meld/observation", rec("observation"), RELIABLE)
         node.create_subscription(Belief, "/meld/belief", rec("belief"), RELIABLE)
-    node.create_subscription(Action, "/meld/action", rec("action"), RELIABLE)
+    node.create_subscription(Action, "/meld/action", on_action, RELIABLE)
     executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
     executor.add_node(node)
     try:
@@ -155,9 +163,9 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, a
     return lat
 
 
-def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, traced: bool) -> float:
+def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) -> float:
     """Control steps per second through the graph, recorded here as the learner records them."""
-    g = Graph(_nodes(env, weights, "lockstep", 1.0, arm, traced), out=Quiet())
+    g = Graph(_nodes(env, weights, "lockstep", 1.0, arm, onnx), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
     from meld_sim_bridge.registry import make_env
@@ -230,9 +238,10 @@ def main():
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--realtime-factor", type=float, default=2.0)
-    p.add_argument("--updates", nargs="+", choices=["traced", "eager"], default=["traced"],
-                   help="the belief node's update (belief.traced): TorchScript graphs as launched, and/or eager "
-                        "torch (the baseline); each is timed in every arrangement")
+    p.add_argument("--engines", nargs="+", choices=["onnxruntime", "torch"], default=["onnxruntime"],
+                   help="what runs the belief update and the actor (belief.onnxruntime, policy.onnxruntime): "
+                        "ONNX Runtime as launched, and/or eager torch (the baseline); each is timed in every "
+                        "arrangement")
     p.add_argument("--stages", action="store_true",
                    help="also time the fused observation and the belief (an extra subscriber on the path)")
     p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS),
@@ -250,21 +259,21 @@ def main():
         rclpy.init()
         try:
             for arm in args.arms:
-                for update in args.updates:
+                for engine in args.engines:
                     busy0, steal0 = cpu_ticks()
                     lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,
-                                  update == "traced")
+                                  engine == "onnxruntime")
                     busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
                     rate = direct = float("nan")
                     if args.episodes:      # the direct loop just before and after: the same machine weather
                         before = direct_rate(trainer, args.episodes)
-                        rate = lockstep_rate(args.env, weights, args.episodes, arm, update == "traced")
+                        rate = lockstep_rate(args.env, weights, args.episodes, arm, engine == "onnxruntime")
                         direct = (before + direct_rate(trainer, args.episodes)) / 2
-                    results[arm, update] = (lat, steal / max(busy + steal, 1), rate, direct)
+                    results[arm, engine] = (lat, steal / max(busy + steal, 1), rate, direct)
         finally:
             rclpy.shutdown()
-    for (arm, update), (lat, steal, rate, direct) in results.items():
-        print(f"graph on {args.env} (cpu-profile model), 2 cores, {update} belief update; {arm}: {ARMS[arm]}")
+    for (arm, engine), (lat, steal, rate, direct) in results.items():
+        print(f"graph on {args.env} (cpu-profile model), 2 cores, belief and actor in {engine}; {arm}: {ARMS[arm]}")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
         print(f"  (CPU time stolen by the hypervisor during the latency run: {100 * steal:.0f}% of the busy time)")

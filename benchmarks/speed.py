@@ -12,11 +12,12 @@
    tolerance we accept for a faster setting is 2% relative).
 2. One online belief-plus-actor step at batch 1 (posterior update from
    image, reward and previous action, then the actor) at one thread, as in
-   the nodes: median and p99, with the update eager and traced
-   (``MeldAgent.trace``, what the belief node runs) in alternation, back to
-   back and with ``--gap-ms`` of idle time before every step, as between camera
-   frames (the caches are then cold on this shared machine, and that is the
-   case the node graph sees). ``--online-only`` skips part 1.
+   the nodes: median and p99, in eager torch and in ONNX Runtime
+   (``MeldAgent.use_onnxruntime``, what the belief and policy nodes run) in
+   alternation, back to back and with ``--gap-ms`` of idle time before every
+   step, as between camera frames (the caches are then cold on this shared
+   machine, and that is the case the node graph sees). ``--online-only`` skips
+   part 1.
 
 Usage: ./meld shell -c "python benchmarks/speed.py [--repeats 10] [--threads 2] [--online-only]"
 """
@@ -65,12 +66,12 @@ def time_model_step(cfg, W, B, T, precision, channels_last, repeats, A=7):
 
 
 def online_steps(cfg, W, A, n, gap_s=0.0):
-    """(eager, traced) step times in ms, taken in alternation so that both see the same machine: step by step
-    with a gap, in blocks of 50 steps without (so that each runs back to back on warm caches)."""
+    """(eager, ONNX Runtime) step times in ms, taken in alternation so that both see the same machine: step by
+    step with a gap, in blocks of 50 steps without (so that each runs back to back on warm caches)."""
     torch.manual_seed(0)
     model = LatentModel(cfg.model, (64, W), A).eval()
     actor = SAC(cfg.sac, model.latent_dim, A).actor.eval()
-    agents = [MeldAgent(model, actor, "dense"), MeldAgent(model, actor, "dense").trace()]
+    agents = [MeldAgent(model, actor, "dense"), MeldAgent(model, actor, "dense").use_onnxruntime()]
     img = np.random.default_rng(0).integers(0, 256, (64, W, 3), dtype=np.uint8)
     actions = []
     for agent in agents:
@@ -104,15 +105,15 @@ def main():
         model_steps(args, paper, cpu)
     torch.set_num_threads(1)           # as in the belief and policy nodes (params/graph.yaml)
     print("online belief+actor step at batch 1, one thread (as the nodes), 300 steps; median / p99 in ms")
-    print(f"{'model':18s} {'':20s} {'eager':>17s} {'traced':>17s} {'median ratio':>13s}")
+    print(f"{'model':18s} {'':20s} {'eager torch':>17s} {'onnxruntime':>17s} {'median ratio':>13s}")
     for name, cfg, W in [("paper 64x64", paper, 64), ("paper 64x128", paper, 128), ("cpu profile 64x64", cpu, 64),
                          ("cpu profile 64x128", cpu, 128)]:
         for gap in sorted({0.0, args.gap_ms}):
-            eager, traced = online_steps(cfg, W, 7, 300, gap * 1e-3)
+            eager, fast = online_steps(cfg, W, 7, 300, gap * 1e-3)
             label = "back to back" if gap == 0 else f"after {gap:g} ms idle"
             print(f"{name:18s} {label:20s} {np.median(eager):6.2f} / {np.percentile(eager, 99):6.2f}   "
-                  f"{np.median(traced):6.2f} / {np.percentile(traced, 99):6.2f}   "
-                  f"{np.median(eager) / np.median(traced):6.2f}x")
+                  f"{np.median(fast):6.2f} / {np.percentile(fast, 99):6.2f}   "
+                  f"{np.median(eager) / np.median(fast):6.2f}x")
 
 
 def model_steps(args, paper, cpu):

@@ -3,9 +3,9 @@
 At trial start the latent is reset; the first update is q(z_1 | x_1, r_1),
 every later one q(z_t | x_t, r_t, z_{t-1}, a_{t-1}); the latent is *not* reset
 between episodes of a trial. The actor pi(a | z_t) acts on the posterior
-sample z_t. No gradient steps. ``trace()`` switches the update to TorchScript graphs
-with the weights frozen in (``meld_core.traced_update``), for weights that no
-longer change. Inputs are checked: a wrong image size or
+sample z_t. No gradient steps. ``use_onnxruntime()`` runs the update and the
+actor as ONNX Runtime graphs of the current weights (``meld_core.onnx_inference``),
+for weights that no longer change. Inputs are checked: a wrong image size or
 dtype, a NaN reward or an action of the wrong length raise ValueError.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from meld_core.latent_model import LatentModel, LatentState, policy_input
+from meld_core.latent_model import LatentModel, LatentState, policy_input, policy_input_dim
 from meld_core.sac import Actor
-from meld_core.traced_update import TracedUpdate, trace_update
+from meld_core.onnx_inference import OnnxActor, OnnxUpdate
 
 
 def select_reward(kind: str, dense: float, sparse: float) -> float:
@@ -69,17 +69,20 @@ class MeldAgent:
         self.policy_input = policy_input
         self._state: LatentState | None = None
         self._step = 0
-        self._traced: TracedUpdate | None = None
+        self._onnx: tuple[OnnxUpdate, OnnxActor | None] | None = None
 
-    def trace(self) -> "MeldAgent":
-        """Run later updates through traced graphs of the current weights (raises
-        ``TracingUnavailable`` where this torch cannot trace them; the agent then stays eager)."""
-        self._traced = trace_update(self.model)
+    def use_onnxruntime(self, threads: int = 1, actor: bool = True) -> "MeldAgent":
+        """Run later updates (and, with ``actor``, actions) as ONNX Runtime graphs of the current weights
+        (raises ``OnnxUnavailable`` where they cannot be exported or loaded; the agent then stays eager)."""
+        self._onnx = (OnnxUpdate(self.model, threads),
+                      OnnxActor(self.actor, policy_input_dim(self.model.cfg, self.policy_input), threads)
+                      if actor else None)
         return self
 
     @property
-    def traced(self) -> bool:
-        return self._traced is not None
+    def engine(self) -> str:
+        """Who runs the update and the actor: ``onnxruntime`` or ``torch`` (eager)."""
+        return "torch" if self._onnx is None else "onnxruntime"
 
     def reset(self) -> None:
         """Trial start: forget the latent."""
@@ -108,17 +111,17 @@ class MeldAgent:
         """Posterior update from (x_t, r_t, a_{t-1}); ``prev_action`` is ignored at trial start."""
         action = self._check(image, float(reward), prev_action)
         x, rew = torch.from_numpy(image)[None], torch.tensor([float(reward)])
-        if self._traced is not None:
+        if self._onnx is not None:
             if self._state is None:
-                self._state, r = self._traced.first(x, rew)
+                self._state, r = self._onnx[0].first(x, rew)
             else:
-                self._state, r = self._traced.next(self._state, x, rew, action)
+                self._state, r = self._onnx[0].next(self._state.z2, x, rew, action)
         else:
             feat = self.model.features(x, rew)
             if self._state is None:
                 self._state = self.model.first_step(feat)
             else:
-                self._state = self.model.next_step(self._state, feat, action)
+                self._state = self.model.next_step(self._state.z2, feat, action)
             r = self.model.decode_reward(self._state.latent)
         s = self._state
         mean, std = s.belief[0].numpy().reshape(2, -1)
@@ -132,7 +135,10 @@ class MeldAgent:
         """a_t ~ pi(a | z_t) (the mean action if ``deterministic``); z_t a sample or the belief."""
         if self._state is None:
             raise RuntimeError("act() before the first belief update of the trial")
-        return act_on(self.actor, policy_input(self._state, self.policy_input), deterministic)
+        x = policy_input(self._state, self.policy_input)
+        if self._onnx is None or self._onnx[1] is None:
+            return act_on(self.actor, x, deterministic)
+        return self._onnx[1](x, deterministic)
 
     @torch.no_grad()
     def reconstruction(self) -> np.ndarray:

@@ -15,7 +15,8 @@ from torch import nn
 
 def image_to_tensor(images: torch.Tensor) -> torch.Tensor:
     """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-0.5, 0.5]."""
-    return images.movedim(-1, -3).float().mul_(1.0 / 255.0).sub_(0.5)
+    d = images.dim()          # dimensions counted from the front: ONNX export rejects negative ones
+    return images.permute(*range(d - 3), d - 1, d - 3, d - 2).float().mul_(1.0 / 255.0).sub_(0.5)
 
 
 def check_image_shape(image_shape: tuple[int, int]) -> int:

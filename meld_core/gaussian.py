@@ -24,8 +24,9 @@ class Gaussian:
     mean: torch.Tensor
     std: torch.Tensor
 
-    def rsample(self) -> torch.Tensor:
-        return self.mean + self.std * torch.randn_like(self.std)
+    def rsample(self, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """mean + std * e, e ~ N(0, I) from torch's generator, or the given ``noise`` e."""
+        return self.mean + self.std * (torch.randn_like(self.std) if noise is None else noise)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """Log density summed over the last dimension."""

@@ -132,19 +132,24 @@ class LatentModel(nn.Module):
         return Gaussian(d.mean.squeeze(-1), d.std.squeeze(-1))
 
     # ---- inference -----------------------------------------------------------------
-    def first_step(self, feature: torch.Tensor) -> LatentState:
-        """q(z1_1 | f_1), then z2_1 ~ p(z2_1 | z1_1)."""
+    def first_step(self, feature: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None = None) -> LatentState:
+        """q(z1_1 | f_1), then z2_1 ~ p(z2_1 | z1_1). ``noise``: the standard normal draws (e1, e2) of the
+        two samples (default: drawn from torch's generator, z1's first)."""
+        e1, e2 = noise or (None, None)
         q1 = self.z1_post_first(feature)
-        z1 = q1.rsample()
+        z1 = q1.rsample(e1)
         q2 = self.z2_first(z1)
-        return LatentState(z1, q2.rsample(), q1, q2)
+        return LatentState(z1, q2.rsample(e2), q1, q2)
 
-    def next_step(self, prev: LatentState, feature: torch.Tensor, action: torch.Tensor) -> LatentState:
-        """q(z1_t | f_t, z2_{t-1}, a_{t-1}), then z2_t ~ p(z2_t | z1_t, z2_{t-1}, a_{t-1})."""
-        q1 = self.z1_post(feature, prev.z2, action)
-        z1 = q1.rsample()
-        q2 = self.z2_next(z1, prev.z2, action)
-        return LatentState(z1, q2.rsample(), q1, q2)
+    def next_step(self, prev_z2: torch.Tensor, feature: torch.Tensor, action: torch.Tensor,
+                  noise: tuple[torch.Tensor, torch.Tensor] | None = None) -> LatentState:
+        """q(z1_t | f_t, z2_{t-1}, a_{t-1}), then z2_t ~ p(z2_t | z1_t, z2_{t-1}, a_{t-1}); ``noise`` as in
+        ``first_step``."""
+        e1, e2 = noise or (None, None)
+        q1 = self.z1_post(feature, prev_z2, action)
+        z1 = q1.rsample(e1)
+        q2 = self.z2_next(z1, prev_z2, action)
+        return LatentState(z1, q2.rsample(e2), q1, q2)
 
     def posterior(self, features: torch.Tensor, actions: torch.Tensor) -> PosteriorSequence:
         """Filter a batch of trials. features (B, T, F); actions (B, T-1, A)."""
@@ -153,7 +158,7 @@ class LatentModel(nn.Module):
         z1s, z2s, post, prior, z2d = [state.z1], [state.z2], [state.z1_dist], [standard_normal_like(state.z1, self.cfg.z1_dim)], [state.z2_dist]
         for t in range(1, T):
             prior.append(self.z1_prior(state.z2, actions[:, t - 1]))
-            state = self.next_step(state, features[:, t], actions[:, t - 1])
+            state = self.next_step(state.z2, features[:, t], actions[:, t - 1])
             z1s.append(state.z1); z2s.append(state.z2); post.append(state.z1_dist); z2d.append(state.z2_dist)
 
         def stack(ds):

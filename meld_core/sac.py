@@ -29,12 +29,14 @@ class Actor(nn.Module):
         super().__init__()
         self.net = mlp(latent_dim, 2 * action_dim, hidden)
 
-    def forward(self, z: torch.Tensor, deterministic: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (action in [-1, 1], log pi(action | z))."""
+    def forward(self, z: torch.Tensor, deterministic: bool = False,
+                noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (action in [-1, 1], log pi(action | z)). ``noise``: the standard normal draw e of
+        u = mu + s e (default: from torch's generator); ``deterministic``: u = mu."""
         mean, log_std = self.net(z).chunk(2, dim=-1)
         log_std = log_std.clamp(_LOG_STD_MIN, _LOG_STD_MAX)
         std = log_std.exp()
-        u = mean if deterministic else mean + std * torch.randn_like(mean)
+        u = mean if deterministic else mean + std * (torch.randn_like(mean) if noise is None else noise)
         action = torch.tanh(u)
         # log N(u; mean, std) minus the log-Jacobian of tanh, in a stable form
         log_prob = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)

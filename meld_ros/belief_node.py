@@ -14,10 +14,10 @@ Weights: ``weights`` (a file from the learner) at start, then every
 ``meld_ros/ModelUpdate``: the file is checked (sha256) and loaded, and the
 node switches to it at the next trial start, so one trial is never split
 between two models. The agent for a new version is built (and, with
-``traced``, its update traced: ``meld_core.traced_update``) when the update
-arrives, while the learner trains and the loop is idle, so the switch itself
-costs nothing. Building and tracing take 0.5-0.7 s on the 2-core CPU, during
-which a composed control loop runs no other callback: the learner ships
+``onnxruntime``, its update exported to ONNX Runtime: ``meld_core.onnx_inference``)
+when the update arrives, while the learner trains and the loop is idle, so the
+switch itself costs nothing. Building and exporting take ~0.3 s on the 2-core CPU,
+during which a composed control loop runs no other callback: the learner ships
 weights only between collection phases, and a robot driver must time out a
 command that is not renewed (the bridge's ``command_timeout_s``). Malformed images, images of the wrong size and NaN
 rewards are logged and dropped with the node alive.
@@ -34,7 +34,7 @@ from std_srvs.srv import Trigger
 
 from meld_core.agent import MeldAgent, select_reward
 from meld_core.checkpoint import CheckpointError
-from meld_core.traced_update import TracingUnavailable
+from meld_core.onnx_inference import OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
@@ -75,17 +75,17 @@ class BeliefNode(Node):
         agent = w.make_agent()
         if self.p.reward_input:
             agent.reward_input = self.p.reward_input
-        if self.p.traced:
+        if self.p.onnxruntime:
             try:
-                agent.trace()
-            except TracingUnavailable as exc:
-                self.get_logger().warning(f"{exc}; the update stays eager")
+                agent.use_onnxruntime(self.p.torch_threads, actor=False)
+            except OnnxUnavailable as exc:
+                self.get_logger().warning(f"{exc}; the update stays in eager torch")
         return w.version, agent
 
     def _adopt(self, version: int, agent: MeldAgent) -> None:
         self.agent, self.version = agent, version
         self.get_logger().info(f"using weights version {version} (reward input {agent.reward_input}, "
-                               f"{'traced' if agent.traced else 'eager'} update)")
+                               f"update in {agent.engine})")
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
         try:

@@ -80,7 +80,7 @@ class BeliefParams:
     reward_input: str
     action_wait_s: float
     torch_threads: int
-    traced: bool
+    onnxruntime: bool
 
     def __post_init__(self):
         if self.reward_input not in ("", "dense", "sparse", "none"):
@@ -100,6 +100,7 @@ class PolicyParams:
     watchdog_period_s: float
     deterministic: bool
     torch_threads: int
+    onnxruntime: bool
 
     def __post_init__(self):
         if not self.watchdog_timeout_s > 0 or not self.watchdog_period_s > 0:

@@ -4,7 +4,10 @@ For every ``meld_ros/Belief`` it computes a ~ pi(a | z_t) with the actor of
 the same model version, the command clamp(a * action_scale, velocity_limits)
 (``meld_ros.safety``), and publishes it as ``std_msgs/Float64MultiArray`` on
 ``command_topic`` plus a stamped record ``meld_ros/Action`` (stamp = the
-belief's) on ``action_topic``.
+belief's, ``command_stamp`` = when the command went out) on ``action_topic``.
+
+With ``onnxruntime`` the actor of each weight version runs as an ONNX Runtime
+graph (``meld_core.onnx_inference``; eager torch where it cannot be exported).
 
 Safety: a watchdog on a steady clock commands zero while no belief has
 arrived for ``watchdog_timeout_s`` (the belief node died or stalled); a true
@@ -15,6 +18,7 @@ wrong size or with NaNs is logged and answered with zero.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 import torch
@@ -25,6 +29,8 @@ from std_srvs.srv import Trigger
 
 from meld_core.agent import act_on, actor_input
 from meld_core.checkpoint import CheckpointError
+from meld_core.latent_model import policy_input_dim
+from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
@@ -58,7 +64,7 @@ class PolicyNode(Node):
         self._last_action: Action | None = None
 
     def _adopt(self, w: AgentWeights) -> None:
-        self.actors[w.version] = w.make_agent().actor
+        self.actors[w.version] = self._actor(w)
         for old in sorted(self.actors)[:-2]:             # the current and the previous version
             del self.actors[old]
         self.policy_input = w.cfg.sac.policy_input
@@ -66,6 +72,16 @@ class PolicyNode(Node):
         self.limits = check_limits(self.p.velocity_limits or w.action_scale)
         if self.limits.shape != self.scale.shape:
             raise ValueError(f"velocity_limits has {self.limits.size} values, the robot has {self.scale.size} joints")
+
+    def _actor(self, w: AgentWeights):
+        """(x, deterministic) -> action: the version's actor in ONNX Runtime, or eager."""
+        actor = w.make_agent().actor
+        if self.p.onnxruntime:
+            try:
+                return OnnxActor(actor, policy_input_dim(w.cfg.model, w.cfg.sac.policy_input), self.p.torch_threads)
+            except OnnxUnavailable as exc:
+                self.get_logger().warning(f"{exc}; the actor stays in eager torch")
+        return partial(act_on, actor)
 
     def _on_parameters(self, params):
         from rcl_interfaces.msg import SetParametersResult
@@ -100,15 +116,16 @@ class PolicyNode(Node):
             self._zero()
             return
         try:
-            a = act_on(actor, actor_input(self.policy_input, msg.latent_mean, msg.latent_std, msg.latent_sample),
-                       self.deterministic)
+            a = actor(actor_input(self.policy_input, msg.latent_mean, msg.latent_std, msg.latent_sample),
+                      self.deterministic)
             command = clamp_command(a * self.scale, self.limits)
         except (ValueError, RuntimeError, CommandError) as exc:
             self.get_logger().warning(f"belief answered with zero: {exc}", throttle_duration_sec=2.0)
             self._zero()
             return
         self.cmd_pub.publish(Float64MultiArray(data=command.tolist()))
-        out = Action(normalized=a.tolist(), command=command.tolist(), model_version=msg.model_version)
+        out = Action(normalized=a.tolist(), command=command.tolist(), model_version=msg.model_version,
+                     command_stamp=self.get_clock().now().to_msg())
         out.header.stamp = msg.header.stamp
         self.action_pub.publish(out)
         self._last_action = out

@@ -1,0 +1,92 @@
+"""The ONNX Runtime update and actor compute what the eager ones do, draw the same samples, and own their weights."""
+import numpy as np
+import pytest
+import torch
+
+from meld_core.agent import MeldAgent
+from meld_core.latent_model import LatentModel
+from meld_core.onnx_inference import OnnxActor, OnnxUnavailable, OnnxUpdate
+from meld_core.sac import SAC
+
+
+def _agent(cfg, image_shape, policy_input="sample"):
+    torch.manual_seed(0)
+    model = LatentModel(cfg.model, image_shape, 3).eval()
+    dim = model.latent_dim * (2 if policy_input == "belief" else 1)
+    return MeldAgent(model, SAC(cfg.sac, dim, 3).actor.eval(), "dense", policy_input)
+
+
+def _rollout(agent, images, seed, deterministic=False):
+    torch.manual_seed(seed)
+    agent.reset()
+    out, a = [], None
+    for t, img in enumerate(images):
+        b = agent.update(img, -0.1 * t, a)
+        a = agent.act(deterministic)
+        out.append(np.concatenate([b.mean, b.std, b.sample, [b.reward_mean, b.reward_std], a]))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("image_shape", [(64, 64), (64, 128)])
+def test_onnxruntime_rollout_equals_eager(tiny_cfg, image_shape):
+    images = np.random.default_rng(1).integers(0, 256, (6, *image_shape, 3), dtype=np.uint8)
+    eager = _rollout(_agent(tiny_cfg, image_shape), images, seed=5)
+    agent = _agent(tiny_cfg, image_shape).use_onnxruntime()
+    assert agent.engine == "onnxruntime"
+    fast = _rollout(agent, images, seed=5)
+    np.testing.assert_allclose(fast, eager, rtol=1e-4, atol=1e-5)      # same draws, float rounding apart
+    assert not np.allclose(_rollout(agent, images, seed=6), fast)     # and the samples are still random
+
+
+@pytest.mark.parametrize("policy_input", ["sample", "belief"])
+def test_onnx_actor_equals_eager_sampled_and_deterministic(tiny_cfg, policy_input):
+    images = np.random.default_rng(2).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    for deterministic in (False, True):
+        eager = _rollout(_agent(tiny_cfg, (64, 64), policy_input), images, 7, deterministic)
+        fast = _rollout(_agent(tiny_cfg, (64, 64), policy_input).use_onnxruntime(), images, 7, deterministic)
+        np.testing.assert_allclose(fast, eager, rtol=1e-4, atol=1e-5)
+
+
+def test_export_leaves_the_generator_alone(tiny_cfg):
+    agent = _agent(tiny_cfg, (64, 64))
+    torch.manual_seed(3)
+    agent.use_onnxruntime()
+    after_export = torch.rand(3)
+    torch.manual_seed(3)
+    assert torch.equal(torch.rand(3), after_export)
+
+
+def test_graphs_keep_the_weights_they_were_exported_with(tiny_cfg):
+    images = np.zeros((3, 64, 64, 3), np.uint8)
+    agent = _agent(tiny_cfg, (64, 64)).use_onnxruntime()
+    before = _rollout(agent, images, seed=0)
+    with torch.no_grad():
+        for p in [*agent.model.parameters(), *agent.actor.parameters()]:
+            p.add_(1.0)
+    np.testing.assert_allclose(_rollout(agent, images, seed=0), before, rtol=1e-6)
+
+
+def test_bf16_model_is_not_exported(tiny_cfg):
+    model = LatentModel(tiny_cfg.model, (64, 64), 3, precision="bf16")
+    with pytest.raises(OnnxUnavailable, match="bf16"):
+        OnnxUpdate(model)
+
+
+def test_actor_that_cannot_be_exported_says_why(tiny_cfg):
+    actor = SAC(tiny_cfg.sac, 8, 3).actor
+    with pytest.raises(OnnxUnavailable, match="the actor"):
+        OnnxActor(actor, input_dim=5)             # the actor takes 8 inputs
+
+
+def test_agent_stays_eager_where_export_fails(tiny_cfg, monkeypatch):
+    import meld_core.agent as agent_module
+
+    def unavailable(*args):
+        raise OnnxUnavailable("no ONNX Runtime here")
+    monkeypatch.setattr(agent_module, "OnnxUpdate", unavailable)
+    agent = _agent(tiny_cfg, (64, 64))
+    with pytest.raises(OnnxUnavailable):
+        agent.use_onnxruntime()
+    assert agent.engine == "torch"
+    assert agent.update(np.zeros((64, 64, 3), np.uint8), 0.0).step == 0
+    assert agent.act().shape == (3,)
