@@ -22,7 +22,10 @@
    the in-process trainer on the same environment and weights
    (``MeldAgent.update`` + ``act`` + ``env.step``, i.e. what ``run_trial``
    does), timed just before and just after each graph run so that both see
-   the same load on this shared machine: their ratio (target >= 0.5).
+   the same load on this shared machine: their ratio (target >= 0.5). The
+   trainer's loop runs eager torch; the same loop with the agent in ONNX
+   Runtime (as the nodes run it) is timed next to it, so that the ratio
+   against it shows what the graph itself costs.
 
 This process blocks in its executor between messages: it shares the two
 cores with the graph (an earlier version polled every millisecond and took a
@@ -52,6 +55,7 @@ import numpy as np
 import rclpy
 from sensor_msgs.msg import Image
 
+from meld_core.agent import MeldAgent
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.rollout import run_trial
@@ -223,12 +227,12 @@ def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) 
         g.stop()
 
 
-def direct_rate(trainer: MetaTrainer, episodes: int) -> float:
+def direct_rate(trainer: MetaTrainer, episodes: int, agent: MeldAgent) -> float:
     env = trainer.env
-    run_trial(env, 0, env.train_tasks[0], 1, 0, agent=trainer.agent)          # warm-up
+    run_trial(env, 0, env.train_tasks[0], 1, 0, agent=agent)          # warm-up
     t0 = time.monotonic()
     for e in range(episodes):
-        run_trial(env, e % 3, env.train_tasks[e % 3], 1, e + 1, agent=trainer.agent)
+        run_trial(env, e % 3, env.train_tasks[e % 3], 1, e + 1, agent=agent)
     return episodes * env.episode_length / (time.monotonic() - t0)
 
 
@@ -255,6 +259,9 @@ def main():
         weights = Path(d) / "weights.pt"
         trainer.export_weights(weights, 1)
         trainer.model.eval()
+        a = trainer.agent
+        agents = {"torch": a,                     # the trainer's own loop: eager torch
+                  "onnxruntime": MeldAgent(a.model, a.actor, a.reward_input, a.policy_input).use_onnxruntime()}
         results = {}
         rclpy.init()
         try:
@@ -264,11 +271,12 @@ def main():
                     lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,
                                   engine == "onnxruntime")
                     busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
-                    rate = direct = float("nan")
-                    if args.episodes:      # the direct loop just before and after: the same machine weather
-                        before = direct_rate(trainer, args.episodes)
+                    rate, direct = float("nan"), {}
+                    if args.episodes:      # the direct loops just before and after: the same machine weather
+                        before = {k: direct_rate(trainer, args.episodes, ag) for k, ag in agents.items()}
                         rate = lockstep_rate(args.env, weights, args.episodes, arm, engine == "onnxruntime")
-                        direct = (before + direct_rate(trainer, args.episodes)) / 2
+                        direct = {k: (before[k] + direct_rate(trainer, args.episodes, ag)) / 2
+                                  for k, ag in agents.items()}
                     results[arm, engine] = (lat, steal / max(busy + steal, 1), rate, direct)
         finally:
             rclpy.shutdown()
@@ -277,8 +285,10 @@ def main():
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
         print(f"  (CPU time stolen by the hypervisor during the latency run: {100 * steal:.0f}% of the busy time)")
-        print(f"  lockstep through the graph: {rate:6.1f} steps/s; direct loop (run_trial): {direct:6.1f} steps/s; "
-              f"ratio {rate / direct:.2f}")
+        print(f"  lockstep through the graph: {rate:6.1f} steps/s")
+        for k, d in direct.items():
+            print(f"    direct loop (run_trial), agent in {k:11s}: {d:6.1f} steps/s; graph / direct {rate / d:.2f}"
+                  + ("  (the trainer's loop)" if k == "torch" else ""))
 
 
 if __name__ == "__main__":
