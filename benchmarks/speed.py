@@ -66,8 +66,9 @@ def time_model_step(cfg, W, B, T, precision, channels_last, repeats, A=7):
 
 
 def online_steps(cfg, W, A, n, gap_s=0.0):
-    """(eager, ONNX Runtime) step times in ms, taken in alternation so that both see the same machine: step by
-    step with a gap, in blocks of 50 steps without (so that each runs back to back on warm caches)."""
+    """(eager, ONNX Runtime) step times in ms, each an (n, 2) array of (update, act), taken in alternation so
+    that both see the same machine: step by step with a gap, in blocks of 50 steps without (so that each runs
+    back to back on warm caches)."""
     torch.manual_seed(0)
     model = LatentModel(cfg.model, (64, W), A).eval()
     actor = SAC(cfg.sac, model.latent_dim, A).actor.eval()
@@ -86,8 +87,9 @@ def online_steps(cfg, W, A, n, gap_s=0.0):
                     time.sleep(gap_s)
                 t0 = time.perf_counter()
                 agent.update(img, -0.3, actions[k])
+                t1 = time.perf_counter()
                 actions[k] = agent.act()
-                times[k].append(time.perf_counter() - t0)
+                times[k].append((t1 - t0, time.perf_counter() - t1))
     return [np.asarray(t) * 1e3 for t in times]
 
 
@@ -105,15 +107,19 @@ def main():
         model_steps(args, paper, cpu)
     torch.set_num_threads(1)           # as in the belief and policy nodes (params/graph.yaml)
     print("online belief+actor step at batch 1, one thread (as the nodes), 300 steps; median / p99 in ms")
-    print(f"{'model':18s} {'':20s} {'eager torch':>17s} {'onnxruntime':>17s} {'median ratio':>13s}")
+    print("(update + act; then the medians of the update and of the act alone)")
+    print(f"{'model':18s} {'':20s} {'eager torch':>17s} {'onnxruntime':>17s} {'median ratio':>13s}   "
+          f"{'update: eager / onnxruntime':>28s}   {'act: eager / onnxruntime':>25s}")
     for name, cfg, W in [("paper 64x64", paper, 64), ("paper 64x128", paper, 128), ("cpu profile 64x64", cpu, 64),
                          ("cpu profile 64x128", cpu, 128)]:
         for gap in sorted({0.0, args.gap_ms}):
-            eager, fast = online_steps(cfg, W, 7, 300, gap * 1e-3)
+            parts = online_steps(cfg, W, 7, 300, gap * 1e-3)
+            eager, fast = (p.sum(1) for p in parts)
+            (eu, ea), (fu, fa) = (np.median(p, 0) for p in parts)
             label = "back to back" if gap == 0 else f"after {gap:g} ms idle"
             print(f"{name:18s} {label:20s} {np.median(eager):6.2f} / {np.percentile(eager, 99):6.2f}   "
                   f"{np.median(fast):6.2f} / {np.percentile(fast, 99):6.2f}   "
-                  f"{np.median(eager) / np.median(fast):6.2f}x")
+                  f"{np.median(eager) / np.median(fast):6.2f}x   {eu:12.2f} / {fu:6.2f}         {ea:10.2f} / {fa:6.2f}")
 
 
 def model_steps(args, paper, cpu):

@@ -16,17 +16,19 @@ rounding (the kernels differ).
 Why: a belief node answers one camera frame at a time, and between frames
 (tens of ms) this shared 2-core machine lets the caches go cold, so each call
 pays for every operator it dispatches. ONNX Runtime runs the whole graph in
-one call through lean kernels: for the ``cpu`` profile at 64x128 the update
-takes 0.7 ms after a 50 ms idle gap against 2.0 ms for TorchScript and 2.8 ms
-for eager torch, the actor 0.4 ms against 1.0 ms eager
+one call through lean kernels. For the ``cpu`` profile at 64x128, after a
+50 ms idle gap (medians, ``MeldAgent`` calls): the update 1.44 ms against
+3.55 ms in eager torch, the actor 0.24 against 0.54 ms; 2.3-2.4x for the
+whole step at every size after an idle gap, 3.2-3.9x back to back
 (``benchmarks/speed.py --online-only``).
 
-Each graph is exported (``torch.onnx.export``, the TorchScript-based
-exporter: ~0.1 s per graph; the torch.export-based one takes 2-6 s, too long
-for a node that switches weights between collection phases) and keeps the
-weights it had then: for weights that no longer change (a node's, per model
-version). Where export fails (a bf16-autocast model, a torch without the
-exporter), ``OnnxUnavailable`` says why, and the caller stays eager.
+Each graph is exported with ``torch.onnx.export``'s TorchScript-based
+exporter (the update's two graphs 0.3-0.5 s, the actor 0.03 s; the
+torch.export-based exporter took 2-6 s, too long for a node that switches
+weights between collection phases) and keeps the weights it had then: for
+weights that no longer change (a node's, per model version). Where export
+fails (a bf16-autocast model, a torch without the exporter),
+``OnnxUnavailable`` says why, and the caller stays eager.
 """
 from __future__ import annotations
 
@@ -153,10 +155,12 @@ class OnnxActor:
     """``actor(x, deterministic)`` -> the action as a float32 vector in [-1, 1], as ``agent.act_on``."""
 
     def __init__(self, actor: Actor, input_dim: int, threads: int = 1):
-        self._a = actor.net[-1].out_features // 2
+        self._a, self._in = actor.net[-1].out_features // 2, input_dim
         self._graph = _Graph("the actor", _Act(actor), dict(x=torch.zeros(1, input_dim), e=torch.zeros(1, self._a)),
                              ["action"], threads)
 
     def __call__(self, x: torch.Tensor, deterministic: bool = False) -> np.ndarray:
+        if tuple(x.shape) != (1, self._in):
+            raise ValueError(f"the actor takes (1, {self._in}) inputs, got {tuple(x.shape)}")
         e = np.zeros((1, self._a), np.float32) if deterministic else torch.randn(1, self._a).numpy()
         return self._graph(x=x.numpy(), e=e)[0][0]

@@ -16,7 +16,7 @@ node switches to it at the next trial start, so one trial is never split
 between two models. The agent for a new version is built (and, with
 ``onnxruntime``, its update exported to ONNX Runtime: ``meld_core.onnx_inference``)
 when the update arrives, while the learner trains and the loop is idle, so the
-switch itself costs nothing. Building and exporting take ~0.3 s on the 2-core CPU,
+switch itself costs nothing. Building and exporting take 0.3-0.5 s on the 2-core CPU,
 during which a composed control loop runs no other callback: the learner ships
 weights only between collection phases, and a robot driver must time out a
 command that is not renewed (the bridge's ``command_timeout_s``). Malformed images, images of the wrong size and NaN

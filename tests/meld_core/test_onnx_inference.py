@@ -78,6 +78,13 @@ def test_actor_that_cannot_be_exported_says_why(tiny_cfg):
         OnnxActor(actor, input_dim=5)             # the actor takes 8 inputs
 
 
+def test_onnx_actor_rejects_an_input_of_the_wrong_size(tiny_cfg):
+    actor = OnnxActor(SAC(tiny_cfg.sac, 8, 3).actor, input_dim=8)
+    assert actor(torch.zeros(1, 8)).shape == (3,)
+    with pytest.raises(ValueError, match=r"\(1, 8\)"):
+        actor(torch.zeros(1, 9))
+
+
 def test_agent_stays_eager_where_export_fails(tiny_cfg, monkeypatch):
     import meld_core.agent as agent_module
 
