@@ -65,7 +65,7 @@ from meld_ros.msg import Action, Belief, Reward
 from meld_ros.executor import LeanExecutor
 from meld_ros.images import image_to_array
 from meld_ros.recorder import EpisodeRecorder
-from meld_ros.node_runtime import RELIABLE, ns_of, wait_for_publishers
+from meld_ros.node_runtime import RECORDED, RELIABLE, ns_of, wait_for_publishers
 from meld_ros.srv import SetTask
 from std_srvs.srv import Trigger
 
@@ -181,11 +181,11 @@ def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) 
             fn(rec["episode"])
 
     node.create_subscription(Image, "/meld/observation",
-                             lambda m: add(lambda ep: ep.add_image(ns_of(m.header.stamp), image_to_array(m))), RELIABLE)
+                             lambda m: add(lambda ep: ep.add_image(ns_of(m.header.stamp), image_to_array(m))), RECORDED)
     node.create_subscription(Reward, "/meld/reward", lambda m: add(lambda ep: ep.add_reward(
-        ns_of(m.header.stamp), m.step, m.dense, m.sparse, m.success)), RELIABLE)
+        ns_of(m.header.stamp), m.step, m.dense, m.sparse, m.success)), RECORDED)
     node.create_subscription(Action, "/meld/action",
-                             lambda m: add(lambda ep: ep.add_action(ns_of(m.header.stamp), list(m.normalized))), RELIABLE)
+                             lambda m: add(lambda ep: ep.add_action(ns_of(m.header.stamp), list(m.normalized))), RECORDED)
     executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
     executor.add_node(node)
     set_task = node.create_client(SetTask, "/meld/set_task")

@@ -18,7 +18,7 @@ from sensor_msgs.msg import Image
 from meld_ros.fusion import CameraAligner, fuse
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.node_params import FusionParams, declare
-from meld_ros.node_runtime import RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
 
 
 class CameraFusionNode(Node):
@@ -28,7 +28,7 @@ class CameraFusionNode(Node):
         if not self.p.camera_topics:
             raise ValueError("camera_fusion needs at least one camera topic")
         self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s)
-        self.pub = publisher(self, Image, self.p.observation_topic, RELIABLE)
+        self.pub = publisher(self, Image, self.p.observation_topic, RECORDED)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
         self._last, self._last_ns = None, -1

@@ -46,7 +46,7 @@ from meld_core.meta_train import MetaTrainer, load_trained_agent
 from meld_ros.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.node_params import LearnerParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, ns_of, wait_for_publishers
+from meld_ros.node_runtime import LATCHED, RECORDED, ns_of, wait_for_publishers
 from meld_ros.executor import LeanExecutor
 from meld_ros.recorder import EpisodeRecorder, assemble_trial
 from meld_ros.srv import SetTask
@@ -82,9 +82,9 @@ class LearnerNode(Node):
         self._last_ns = -1                  # the last stamp of the previous episode
         self._deterministic = False         # what the policy node was last set to
         self.update_pub = self.create_publisher(ModelUpdate, self.p.model_update_topic, LATCHED)
-        self.create_subscription(Image, self.p.observation_topic, self._on_image, RELIABLE)
-        self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RELIABLE)
-        self.create_subscription(Action, self.p.action_topic, self._on_action, RELIABLE)
+        self.create_subscription(Image, self.p.observation_topic, self._on_image, RECORDED)
+        self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RECORDED)
+        self.create_subscription(Action, self.p.action_topic, self._on_action, RECORDED)
         self.set_task = self.create_client(SetTask, "/meld/set_task")
         self.belief_reset = self.create_client(Trigger, "/belief/reset")
         self.policy_params = self.create_client(SetParameters, "/policy/set_parameters")

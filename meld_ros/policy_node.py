@@ -34,7 +34,7 @@ from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, entry_point, publisher, subscribe
+from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, publisher, subscribe
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -49,7 +49,7 @@ class PolicyNode(Node):
         if self.p.weights:
             self._adopt(load_weights(self.p.weights))
         self.cmd_pub = publisher(self, Float64MultiArray, self.p.command_topic, RELIABLE)
-        self.action_pub = publisher(self, Action, self.p.action_topic, RELIABLE)
+        self.action_pub = publisher(self, Action, self.p.action_topic, RECORDED)
         subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)

@@ -15,14 +15,14 @@ from rclpy.node import Node
 
 from meld_ros.msg import Reward
 from meld_ros.node_params import RewardParams, declare
-from meld_ros.node_runtime import RELIABLE, entry_point, publisher, subscribe
+from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, publisher, subscribe
 
 
 class RewardNode(Node):
     def __init__(self):
         super().__init__("reward_sensing")
         self.p: RewardParams = declare(self, RewardParams)
-        self.pub = publisher(self, Reward, self.p.reward_topic, RELIABLE)
+        self.pub = publisher(self, Reward, self.p.reward_topic, RECORDED)
         subscribe(self, Reward, self.p.ground_truth_topic, self._on_truth, RELIABLE)
         self.dropped = 0
 
