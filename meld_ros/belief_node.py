@@ -39,7 +39,7 @@ from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
-from meld_ros.node_runtime import LATCHED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
 
 
 class BeliefNode(Node):
@@ -52,8 +52,8 @@ class BeliefNode(Node):
         self._pending: tuple[int, MeldAgent] | None = None
         if self.p.weights:
             self._adopt(*self._make_agent(load_weights(self.p.weights)))
-        self.belief_pub = publisher(self, Belief, self.p.belief_topic, RELIABLE)
-        self.recon_pub = self.create_publisher(Image, self.p.reconstruction_topic, RELIABLE)
+        self.belief_pub = publisher(self, Belief, self.p.belief_topic, RECORDED)
+        self.recon_pub = self.create_publisher(Image, self.p.reconstruction_topic, RECORDED)
         subscribe(self, Image, self.p.observation_topic, self._on_image, RELIABLE)
         subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
         subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)

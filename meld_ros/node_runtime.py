@@ -34,11 +34,13 @@ from meld_ros.intra_process import LocalTopics
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 
 
-#: the topics the learner records (observation, reward, action): a recorder's reader may fall behind
-#: the lockstep graph, which steps on the policy's answer and does not wait for it, by a whole
+#: the topics a recorder wants complete: what the learner records (observation, reward, action) and
+#: what a user records or watches (the belief, its reconstruction). A recorder's reader may fall
+#: behind the lockstep graph, which steps on the policy's answer and does not wait for it, by a whole
 #: episode; with the 10 of ``RELIABLE`` the writer drops what it has not acknowledged and the episode
 #: is never complete. 500 covers the longest episode (cheetah-vel, 50 steps) and its re-sent frames
-#: many times over; unread samples cost memory only (a 64x128 image is 24 kB).
+#: many times over; unread samples cost memory only (a 64x128 image is 24 kB). Readers that want
+#: every message use it too.
 RECORDED = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 
 

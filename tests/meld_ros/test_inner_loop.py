@@ -12,7 +12,7 @@ from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_ros.images import array_to_image
 from meld_ros.msg import Action, Belief, Reward
-from meld_ros.node_runtime import RELIABLE, ns_of
+from meld_ros.node_runtime import RECORDED, RELIABLE, ns_of
 from meld_ros.srv import SetTask
 
 
@@ -46,9 +46,9 @@ def _call(ros_node, client, request):
 def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
     nodes = _loop(start_node, weights)
     beliefs, actions, commands, recons = [], [], [], []
-    ros_node.create_subscription(Belief, "/meld/belief", beliefs.append, RELIABLE)
-    ros_node.create_subscription(Image, "/meld/reconstruction", recons.append, RELIABLE)
-    ros_node.create_subscription(Action, "/meld/action", actions.append, RELIABLE)
+    ros_node.create_subscription(Belief, "/meld/belief", beliefs.append, RECORDED)
+    ros_node.create_subscription(Image, "/meld/reconstruction", recons.append, RECORDED)
+    ros_node.create_subscription(Action, "/meld/action", actions.append, RECORDED)
     ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", commands.append, RELIABLE)
     reset = ros_node.create_client(Trigger, "/belief/reset")
     set_task = ros_node.create_client(SetTask, "/sim/set_task")
@@ -119,7 +119,7 @@ def test_composed_control_loop(start_node, ros_node, weights, tmp_path):
     loop = start_node("container", ros_args=["--params-file", str(path)],
                       arguments=["camera_fusion_node", "reward_node", "belief_node", "policy_node"])
     actions, beliefs, commands = [], [], []
-    ros_node.create_subscription(Action, "/meld/action", actions.append, RELIABLE)
+    ros_node.create_subscription(Action, "/meld/action", actions.append, RECORDED)
     ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", commands.append, RELIABLE)
     reset = ros_node.create_client(Trigger, "/belief/reset")
     set_task = ros_node.create_client(SetTask, "/sim/set_task")
@@ -136,7 +136,7 @@ def test_composed_control_loop(start_node, ros_node, weights, tmp_path):
     # nobody outside listens to /meld/belief: the policy still gets every belief (inside the process)
     first = episode(3)
     assert len(first) >= 15
-    ros_node.create_subscription(Belief, "/meld/belief", beliefs.append, RELIABLE)
+    ros_node.create_subscription(Belief, "/meld/belief", beliefs.append, RECORDED)
     assert ros_node.spin_until(lambda: ros_node.count_subscribers("/meld/belief") >= 1, timeout=10)
     ros_node.spin_until(lambda: False, timeout=1.0)          # the container's publisher matches the new reader
     second = episode(4)
