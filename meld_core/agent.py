@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from meld_core.latent_model import LatentModel, LatentState, policy_input, policy_input_dim
+from meld_core.latent_model import LatentModel, LatentState, policy_input
 from meld_core.sac import Actor
 from meld_core.onnx_inference import OnnxActor, OnnxUpdate
 
@@ -74,9 +74,7 @@ class MeldAgent:
     def use_onnxruntime(self, threads: int = 1, actor: bool = True) -> "MeldAgent":
         """Run later updates (and, with ``actor``, actions) as ONNX Runtime graphs of the current weights
         (raises ``OnnxUnavailable`` where they cannot be exported or loaded; the agent then stays eager)."""
-        self._onnx = (OnnxUpdate(self.model, threads),
-                      OnnxActor(self.actor, policy_input_dim(self.model.cfg, self.policy_input), threads)
-                      if actor else None)
+        self._onnx = (OnnxUpdate(self.model, threads), OnnxActor(self.actor, threads) if actor else None)
         return self
 
     @property

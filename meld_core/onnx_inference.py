@@ -135,7 +135,8 @@ class OnnxUpdate:
         ex = dict(image=torch.zeros(1, h, w, 3, dtype=torch.uint8), reward=torch.zeros(1),
                   prev_z2=torch.zeros(1, self._d2), action=torch.zeros(1, model.action_dim),
                   e1=torch.zeros(1, self._d1), e2=torch.zeros(1, self._d2))
-        self._first = _Graph("the belief's first update", _First(model), {k: ex[k] for k in ("image", "reward", "e1", "e2")}, _STATE, threads)
+        first_inputs = {k: ex[k] for k in ("image", "reward", "e1", "e2")}
+        self._first = _Graph("the belief's first update", _First(model), first_inputs, _STATE, threads)
         self._next = _Graph("the belief update", _Next(model), ex, _STATE, threads)
 
     def _noise(self) -> dict[str, np.ndarray]:
@@ -154,9 +155,9 @@ class OnnxUpdate:
 class OnnxActor:
     """``actor(x, deterministic)`` -> the action as a float32 vector in [-1, 1], as ``agent.act_on``."""
 
-    def __init__(self, actor: Actor, input_dim: int, threads: int = 1):
-        self._a, self._in = actor.net[-1].out_features // 2, input_dim
-        self._graph = _Graph("the actor", _Act(actor), dict(x=torch.zeros(1, input_dim), e=torch.zeros(1, self._a)),
+    def __init__(self, actor: Actor, threads: int = 1):
+        self._in, self._a = actor.net[0].in_features, actor.net[-1].out_features // 2
+        self._graph = _Graph("the actor", _Act(actor), dict(x=torch.zeros(1, self._in), e=torch.zeros(1, self._a)),
                              ["action"], threads)
 
     def __call__(self, x: torch.Tensor, deterministic: bool = False) -> np.ndarray:

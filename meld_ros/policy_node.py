@@ -29,7 +29,6 @@ from std_srvs.srv import Trigger
 
 from meld_core.agent import act_on, actor_input
 from meld_core.checkpoint import CheckpointError
-from meld_core.latent_model import policy_input_dim
 from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
@@ -78,7 +77,7 @@ class PolicyNode(Node):
         actor = w.make_agent().actor
         if self.p.onnxruntime:
             try:
-                return OnnxActor(actor, policy_input_dim(w.cfg.model, w.cfg.sac.policy_input), self.p.torch_threads)
+                return OnnxActor(actor, self.p.torch_threads)
             except OnnxUnavailable as exc:
                 self.get_logger().warning(f"{exc}; the actor stays in eager torch")
         return partial(act_on, actor)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from meld_core.agent import MeldAgent
-from meld_core.latent_model import LatentModel
+from meld_core.latent_model import LatentModel, policy_input_dim
 from meld_core.onnx_inference import OnnxActor, OnnxUnavailable, OnnxUpdate
 from meld_core.sac import SAC
 
@@ -12,8 +12,8 @@ from meld_core.sac import SAC
 def _agent(cfg, image_shape, policy_input="sample"):
     torch.manual_seed(0)
     model = LatentModel(cfg.model, image_shape, 3).eval()
-    dim = model.latent_dim * (2 if policy_input == "belief" else 1)
-    return MeldAgent(model, SAC(cfg.sac, dim, 3).actor.eval(), "dense", policy_input)
+    actor = SAC(cfg.sac, policy_input_dim(cfg.model, policy_input), 3).actor.eval()
+    return MeldAgent(model, actor, "dense", policy_input)
 
 
 def _rollout(agent, images, seed, deterministic=False):
@@ -72,14 +72,16 @@ def test_bf16_model_is_not_exported(tiny_cfg):
         OnnxUpdate(model)
 
 
-def test_actor_that_cannot_be_exported_says_why(tiny_cfg):
-    actor = SAC(tiny_cfg.sac, 8, 3).actor
-    with pytest.raises(OnnxUnavailable, match="the actor"):
-        OnnxActor(actor, input_dim=5)             # the actor takes 8 inputs
+def test_actor_that_cannot_be_exported_says_why(tiny_cfg, monkeypatch):
+    def no_exporter(*args, **kwargs):
+        raise RuntimeError("no ONNX exporter in this torch")
+    monkeypatch.setattr(torch.onnx, "export", no_exporter)
+    with pytest.raises(OnnxUnavailable, match="the actor.*no ONNX exporter"):
+        OnnxActor(SAC(tiny_cfg.sac, 8, 3).actor)
 
 
 def test_onnx_actor_rejects_an_input_of_the_wrong_size(tiny_cfg):
-    actor = OnnxActor(SAC(tiny_cfg.sac, 8, 3).actor, input_dim=8)
+    actor = OnnxActor(SAC(tiny_cfg.sac, 8, 3).actor)
     assert actor(torch.zeros(1, 8)).shape == (3,)
     with pytest.raises(ValueError, match=r"\(1, 8\)"):
         actor(torch.zeros(1, 9))
