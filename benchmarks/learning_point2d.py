@@ -10,7 +10,10 @@ Afterwards each is meta-tested on the 10 held-out tasks with
 episode of a trial and writes the learning curve (held-out success against
 environment steps, both runs) to ``docs/learning_point2d.png``.
 
-Usage: ./meld shell -c "python benchmarks/learning_point2d.py [--budget-s 1500]"
+A run directory found under ``--run-root`` is resumed, not restarted (as any
+meld run is after a crash): give a new root for a fresh measurement.
+
+Usage: ./meld shell -c "python benchmarks/learning_point2d.py [--budget-s 1500] [--run-root runs/NEW]"
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from meld_core.checkpoint import CHECKPOINT_FILE
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 
@@ -33,6 +37,9 @@ def run_variant(key: str, budget_s: float | None, threads: int, run_root: Path, 
     if budget_s is not None:
         overrides["train.time_budget_s"] = budget_s
     cfg = load_config("cpu", overrides)
+    if (run_root / key / CHECKPOINT_FILE).exists():
+        print(f"{name}: resuming the run in {run_root / key} (its figures continue it; "
+              f"pass a new --run-root for a fresh run)", flush=True)
     t0 = time.monotonic()
     trainer = MetaTrainer(cfg, run_root / key, resume=True)
     trainer.run(progress_bar=False)
