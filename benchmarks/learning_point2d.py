@@ -24,7 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-from meld_core.checkpoint import CHECKPOINT_FILE
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 
@@ -37,11 +36,11 @@ def run_variant(key: str, budget_s: float | None, threads: int, run_root: Path, 
     if budget_s is not None:
         overrides["train.time_budget_s"] = budget_s
     cfg = load_config("cpu", overrides)
-    if (run_root / key / CHECKPOINT_FILE).exists():
-        print(f"{name}: resuming the run in {run_root / key} (its figures continue it; "
-              f"pass a new --run-root for a fresh run)", flush=True)
     t0 = time.monotonic()
     trainer = MetaTrainer(cfg, run_root / key, resume=True)
+    if trainer.resumed:
+        print(f"{name}: resuming the run in {run_root / key} at {trainer.progress.env_steps} env steps (its "
+              f"figures continue it; pass a new --run-root for a fresh run)", flush=True)
     trainer.run(progress_bar=False)
     train_s = time.monotonic() - t0
     final = trainer.evaluate(trials_per_task=test_trials, seed_offset=2_000_000)

@@ -29,7 +29,7 @@ def _train(args) -> dict:
     if args.fresh and (run_dir / CHECKPOINT_FILE).exists():
         raise CheckpointError(f"{run_dir} already holds a run; choose another --run-dir or drop --fresh to resume it")
     trainer = MetaTrainer(cfg, run_dir, resume=True)
-    if trainer.progress.iteration or trainer.progress.pretrained:
+    if trainer.resumed:
         print(f"resuming {run_dir} at iteration {trainer.progress.iteration} ({trainer.progress.env_steps} env steps)")
     result = trainer.run(progress_bar=not args.no_progress)
     _print_result(f"meta-train {cfg.train.env} ({cfg.profile}) held-out", result)

@@ -79,7 +79,9 @@ class MetaTrainer:
         self.trial_runner = self.run_trial_here     # (task_set, task_index, seed, mode) -> Trial
         self.on_new_weights = lambda: None          # called after every training phase
         self._writer = None
-        if resume and (self.run_dir / CHECKPOINT_FILE).exists():
+        #: whether this trainer continues the run its run directory held (loaded from its checkpoint)
+        self.resumed = resume and (self.run_dir / CHECKPOINT_FILE).exists()
+        if self.resumed:
             self.load(self.run_dir)
         elif t.init_replay_from:
             self._seed_replay(Path(t.init_replay_from))

@@ -21,8 +21,9 @@ def test_checkpoint_round_trip_continues_bit_identically(tmp_path, extra):
 
     cfg1 = load_config("tiny", {"train.iterations": 1, **extra})
     MetaTrainer(cfg1, tmp_path / "split", resume=False).run(progress_bar=False)
+    assert not straight.resumed
     resumed = MetaTrainer(cfg2, tmp_path / "split", resume=True)
-    assert resumed.progress.iteration == 1
+    assert resumed.progress.iteration == 1 and resumed.resumed
     resumed.run(progress_bar=False)
 
     a, b = _params(straight), _params(resumed)
