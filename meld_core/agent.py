@@ -11,6 +11,7 @@ dtype, a NaN reward or an action of the wrong length raise ValueError.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -69,18 +70,23 @@ class MeldAgent:
         self.policy_input = policy_input
         self._state: LatentState | None = None
         self._step = 0
-        self._onnx: tuple[OnnxUpdate, OnnxActor | None] | None = None
+        self._update_graphs: OnnxUpdate | None = None       # None: the update runs in eager torch
+        self._act = partial(act_on, actor)                     # (x, deterministic) -> action
 
     def use_onnxruntime(self, threads: int = 1, actor: bool = True) -> "MeldAgent":
         """Run later updates (and, with ``actor``, actions) as ONNX Runtime graphs of the current weights
         (raises ``OnnxUnavailable`` where they cannot be exported or loaded; the agent then stays eager)."""
-        self._onnx = (OnnxUpdate(self.model, threads), OnnxActor(self.actor, threads) if actor else None)
+        update = OnnxUpdate(self.model, threads)
+        if actor:
+            self._act = OnnxActor(self.actor, threads)
+        self._update_graphs = update
         return self
 
     @property
     def engine(self) -> str:
-        """Who runs the update and the actor: ``onnxruntime`` or ``torch`` (eager)."""
-        return "torch" if self._onnx is None else "onnxruntime"
+        """Who runs the belief update: ``onnxruntime`` or ``torch`` (eager); the actor too unless
+        ``use_onnxruntime(actor=False)`` kept it eager."""
+        return "torch" if self._update_graphs is None else "onnxruntime"
 
     def reset(self) -> None:
         """Trial start: forget the latent."""
@@ -109,11 +115,11 @@ class MeldAgent:
         """Posterior update from (x_t, r_t, a_{t-1}); ``prev_action`` is ignored at trial start."""
         action = self._check(image, float(reward), prev_action)
         x, rew = torch.from_numpy(image)[None], torch.tensor([float(reward)])
-        if self._onnx is not None:
+        if self._update_graphs is not None:
             if self._state is None:
-                self._state, r = self._onnx[0].first(x, rew)
+                self._state, r = self._update_graphs.first(x, rew)
             else:
-                self._state, r = self._onnx[0].next(self._state.z2, x, rew, action)
+                self._state, r = self._update_graphs.next(self._state.z2, x, rew, action)
         else:
             feat = self.model.features(x, rew)
             if self._state is None:
@@ -133,10 +139,7 @@ class MeldAgent:
         """a_t ~ pi(a | z_t) (the mean action if ``deterministic``); z_t a sample or the belief."""
         if self._state is None:
             raise RuntimeError("act() before the first belief update of the trial")
-        x = policy_input(self._state, self.policy_input)
-        if self._onnx is None or self._onnx[1] is None:
-            return act_on(self.actor, x, deterministic)
-        return self._onnx[1](x, deterministic)
+        return self._act(policy_input(self._state, self.policy_input), deterministic)
 
     @torch.no_grad()
     def reconstruction(self) -> np.ndarray:
