@@ -70,8 +70,9 @@ def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
     assert {(m.height, m.width, m.encoding) for m in recons} == {(64, 64, "rgb8")}
 
     # e-stop: zero commands while engaged, whatever the beliefs say. The new publisher is matched first (a
-    # message sent before discovery is lost: volatile QoS); commands already in flight may still be non-zero
-    # (more of them under CPU load), so the check starts at the first zero command and covers the next ones
+    # message sent before discovery is lost: volatile QoS). Commands already in flight may still be non-zero
+    # (under CPU load more than one: how many is the scheduler's, not the node's), so the bound is on time:
+    # a zero command within the watchdog's 0.5 s (measured: ~2 ms), and none but zero from then on
     estop = ros_node.create_publisher(Bool, "/meld/estop", RELIABLE)
     assert ros_node.spin_until(lambda: estop.get_subscription_count() > 0, timeout=10)
     n = len(commands)
@@ -79,7 +80,7 @@ def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
 
     def first_zero():
         return next((i for i in range(n, len(commands)) if not any(commands[i].data)), None)
-    assert ros_node.spin_until(lambda: first_zero() is not None, timeout=10), "no zero command after the e-stop"
+    assert ros_node.spin_until(lambda: first_zero() is not None, timeout=0.5), "no zero command within 0.5 s"
     k = first_zero()
     assert ros_node.spin_until(lambda: len(commands) > k + 3, timeout=10)
     assert all(not any(c.data) for c in commands[k:])
