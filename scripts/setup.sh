@@ -13,6 +13,16 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 say() { echo "[meld setup] $*" >&2; }
+
+# ---- 0. one set-up at a time in this checkout ---------------------------------------------
+# Two ./meld commands started together on a fresh clone would both create the venv and both
+# colcon-build into ./install ("Could not create symlink"); the second waits for the first,
+# then finds everything done. The lock is released when this script exits.
+exec 9>"$ROOT/.meld-setup.lock"
+if ! flock -n 9; then
+  say "another meld set-up is running in this checkout; waiting for it to finish"
+  flock 9
+fi
 quiet() { if [ "${MELD_SETUP_VERBOSE:-0}" = 1 ]; then "$@"; else "$@" >/tmp/meld-setup.$$.log 2>&1 || { cat /tmp/meld-setup.$$.log >&2; rm -f /tmp/meld-setup.$$.log; return 1; }; rm -f /tmp/meld-setup.$$.log; fi; }
 
 # ---- 1. Debian packages --------------------------------------------------------
