@@ -6,7 +6,10 @@ names loads no physics) and fixed constructor arguments.
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from typing import Any
+
+import gymnasium
 
 from meld_sim_bridge.envs.base import MeldEnv
 
@@ -33,3 +36,16 @@ def make_env(name: str, **kwargs: Any) -> MeldEnv:
     env = env_class(**fixed, **kwargs)
     env.name = name
     return env
+
+
+def gymnasium_id(name: str) -> str:
+    """The Gymnasium id of environment ``name``: ``meld/<name>-v0``."""
+    return f"meld/{name}-v0"
+
+
+def register_with_gymnasium() -> None:
+    """``gymnasium.make(gymnasium_id(name), **kwargs)`` builds ``make_env(name, **kwargs)`` (idempotent).
+    The environments truncate their own episodes, so no TimeLimit wrapper is added."""
+    for name in ENVIRONMENTS:
+        if gymnasium_id(name) not in gymnasium.registry:
+            gymnasium.register(id=gymnasium_id(name), entry_point=partial(make_env, name), max_episode_steps=None)

@@ -36,7 +36,8 @@ def check_action(action: Any, dim: int) -> np.ndarray:
 
 
 class MeldEnv(gym.Env, Generic[TaskT]):
-    metadata = {"render_modes": ["rgb_array"]}
+    #: Gymnasium's metadata; each environment sets ``render_fps`` to its control rate, 1 / control_period
+    metadata = {"render_modes": ["rgb_array"], "render_fps": None}
     #: the registry name it was made under (set by ``make_env``)
     name: str = ""
 

@@ -12,6 +12,7 @@ sparse reward and success: 1[|v_x - v*| < 0.2].
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,20 @@ from meld_sim_bridge.tasks import split_tasks
 ASSET = Path(gymnasium.__file__).parent / "envs" / "mujoco" / "assets" / "half_cheetah.xml"
 
 
+def load_half_cheetah() -> "mujoco.MjModel":
+    """The asset compiled without its deprecated ``<compiler settotalmass=...>`` (MuJoCo warns that it
+    goes away): the attribute is taken out of the XML and the masses are scaled to the same total
+    on the compiled model (``mj_setTotalmass``, then ``mj_setConst``), which gives the same masses,
+    inertias and constants as the attribute did."""
+    text = ASSET.read_text()
+    found = re.search(r'\s+settotalmass="([^"]+)"', text)
+    model = mujoco.MjModel.from_xml_string(text.replace(found.group(0), "") if found else text)
+    if found:
+        mujoco.mj_setTotalmass(model, float(found.group(1)))
+        mujoco.mj_setConst(model, mujoco.MjData(model))
+    return model
+
+
 @dataclass(frozen=True)
 class CheetahVelTask:
     target_velocities: tuple[float, ...]  #: one per segment of the episode
@@ -35,6 +50,7 @@ class CheetahVelTask:
 
 
 class CheetahVelEnv(MeldEnv[CheetahVelTask]):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}      # 10 physics steps of 0.01 s
     episode_length = 50
     episodes_per_trial = 1
     frame_skip = 10
@@ -52,7 +68,7 @@ class CheetahVelEnv(MeldEnv[CheetahVelTask]):
         super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, image_size), 6)
         if not ASSET.exists():
             raise FileNotFoundError(f"half_cheetah.xml not found at {ASSET} (is gymnasium installed?)")
-        self.model = mujoco.MjModel.from_xml_path(str(ASSET))
+        self.model = load_half_cheetah()
         self.data = mujoco.MjData(self.model)
         self.success_tolerance, self.ctrl_cost = success_tolerance, ctrl_cost
         self._renderer = CameraRenderer(self.model, image_size, image_size)

@@ -52,6 +52,7 @@ class Point2DTask:
 
 
 class Point2DEnv(MeldEnv[Point2DTask]):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}      # 10 physics steps of 0.01 s
     episodes_per_trial = 2
     frame_skip = 10
 

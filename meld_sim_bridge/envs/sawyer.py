@@ -105,9 +105,10 @@ def build_sawyer_spec(scene_xml: str, max_mesh_faces: int = MAX_MESH_FACES) -> m
 class SawyerEnv(MeldEnv):
     """Joint delta-position control of the Sawyer at 4 Hz with scene and wrist cameras."""
 
+    control_period = 0.25         # s (4 Hz)
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1 / control_period}
     episode_length = 40
     episodes_per_trial = 1
-    control_period = 0.25         # s (4 Hz)
     max_delta = 0.08              # rad per control step at |a| = 1
 
     def __init__(self, spec: mujoco.MjSpec, tasks: TaskSplit, image_size: int = 64):

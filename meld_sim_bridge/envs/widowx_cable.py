@@ -144,9 +144,10 @@ def build_widowx_spec(max_mesh_faces: int = 200) -> mujoco.MjSpec:
 
 
 class WidowXCableEnv(MeldEnv[CableTask]):
+    control_period = 0.3
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 1 / control_period}
     episode_length = 20
     episodes_per_trial = 2
-    control_period = 0.3
     rotation_cost = 0.05          # m of reward per radian of plug-to-port misalignment
 
     def __init__(self, max_joint_velocity: float = 0.6, seat_depth: float = 0.012, image_size: int = 64,
