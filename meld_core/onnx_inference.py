@@ -33,6 +33,7 @@ fails (a bf16-autocast model, a torch without the exporter),
 from __future__ import annotations
 
 import io
+import os
 import warnings
 
 import numpy as np
@@ -48,6 +49,17 @@ class OnnxUnavailable(RuntimeError):
     """The module cannot be exported to ONNX, or ONNX Runtime cannot load it."""
 
 
+def import_onnxruntime():
+    """``onnxruntime``, imported with its telemetry off: the pinned 1.30 starts a telemetry system when
+    the library loads (a ``/tmp/mat-debug-<pid>.log`` per process, a device id and an event database
+    under ``~/.cache/Microsoft``) unless ``ORT_DISABLE_TELEMETRY`` is set at that moment;
+    ``onnxruntime.disable_telemetry_events()`` comes too late for the files. Every import of
+    onnxruntime in meld goes through here. A user's own ``ORT_DISABLE_TELEMETRY=0`` is respected."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+    return onnxruntime
+
+
 class _Graph:
     """One module exported to ONNX and run by a single ONNX Runtime session."""
 
@@ -55,7 +67,7 @@ class _Graph:
                  threads: int):
         rng = torch.get_rng_state()        # exporting runs the module once: leave the generator as it was
         try:
-            import onnxruntime as ort
+            ort = import_onnxruntime()
             buf = io.BytesIO()
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")      # the exporter's deprecation and tracer warnings

@@ -99,3 +99,23 @@ def test_agent_stays_eager_where_export_fails(tiny_cfg, monkeypatch):
     assert agent.engine == "torch"
     assert agent.update(np.zeros((64, 64, 3), np.uint8), 0.0).step == 0
     assert agent.act().shape == (3,)
+
+
+def test_onnxruntime_sends_no_telemetry(tmp_path):
+    """Loading onnxruntime the way meld does leaves no telemetry files: no /tmp/mat-debug-<pid>.log,
+    nothing under ~/.cache/Microsoft (the pinned 1.30 writes both unless told not to)."""
+    import os
+    import subprocess
+    import sys
+    code = ("import os, torch\n"
+            "from meld_core.onnx_inference import OnnxActor\n"
+            "from meld_core.sac import Actor\n"
+            "OnnxActor(Actor(4, 2, 8), threads=1)\n"
+            "print(os.getpid())\n")
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**env, "HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    pid = out.stdout.split()[-1]
+    assert not os.path.exists(f"/tmp/mat-debug-{pid}.log")
+    assert not (tmp_path / ".cache" / "Microsoft").exists()
