@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 from rclpy.clock import Clock as RosClock, ClockType
 from rclpy.node import Node
@@ -39,7 +40,9 @@ from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
-from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.reward_check import reward_is_plausible
+from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, ns_of, publisher, serve, stamp_of,
+                                    subscribe)
 
 
 class BeliefNode(Node):
@@ -58,7 +61,7 @@ class BeliefNode(Node):
         subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
         subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
-        self.create_service(Trigger, "~/reset", self._on_reset)
+        serve(self, Trigger, "~/reset", self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
         self._images: dict[int, object] = {}
         self._rewards: dict[int, Reward] = {}
@@ -68,6 +71,7 @@ class BeliefNode(Node):
         self._waiting_since: dict[int, float] = {}
         self.trial = 0
         self.updates = 0
+        self.dropped = 0
         self._last_belief = None
 
     # ---- weights ---------------------------------------------------------------------
@@ -128,14 +132,23 @@ class BeliefNode(Node):
         self._images[ns] = image
         self._try()
 
+    def _drop(self, what: str) -> None:
+        self.dropped += 1
+        self.get_logger().warning(f"{what}: dropped ({self.dropped} so far)", throttle_duration_sec=2.0)
+
     def _on_reward(self, msg: Reward) -> None:
+        if not reward_is_plausible(msg.dense, msg.sparse, Reward.MAX_ABS):
+            return self._drop(f"reward not finite or beyond +-{Reward.MAX_ABS:g} (dense {msg.dense}, sparse {msg.sparse})")
         ns = ns_of(msg.header.stamp)
         if ns > self._last_ns:
-            self._rewards[ns] = msg
+            self._rewards.setdefault(ns, msg)
             self._try()
 
     def _on_action(self, msg: Action) -> None:
-        self._actions[ns_of(msg.header.stamp)] = msg
+        a = np.asarray(msg.normalized, np.float32)
+        if self.agent is not None and (a.shape != (self.agent.model.action_dim,) or not np.all(np.abs(a) <= 1.0)):
+            return self._drop(f"action {a.tolist()[:8]} is not {self.agent.model.action_dim} values in [-1, 1]")
+        self._actions.setdefault(ns_of(msg.header.stamp), msg)
         for old in [k for k in self._actions if k < self._last_ns]:
             del self._actions[old]
         self._try()

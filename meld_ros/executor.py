@@ -20,6 +20,11 @@ documented by rclpy.
 ``after_callback`` (optional) runs after every callback the executor runs: a
 container of composed nodes delivers its intra-process messages there
 (``meld_ros/intra_process.py``).
+
+No callback takes the executor down: an exception in any callback it runs,
+on either path, is reported to ``errors`` (``meld_ros.callback_errors``:
+counted, logged with the node's logger) and the spin goes on; only the
+exceptions that mean the process is stopping leave ``spin``.
 """
 from __future__ import annotations
 
@@ -30,6 +35,8 @@ from rclpy.executors import (ConditionReachedException, ExternalShutdownExceptio
                              SingleThreadedExecutor, TimeoutException, TimeoutObject)
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.exceptions import InvalidHandle
+
+from meld_ros.callback_errors import CallbackErrors, describe, is_stopping
 from rclpy.subscription import Subscription
 from rclpy.waitable import NumberOfEntities
 from rclpy.utilities import timeout_sec_to_nsec
@@ -43,12 +50,11 @@ def _plain(callback) -> bool:
 class LeanExecutor(SingleThreadedExecutor):
     """SingleThreadedExecutor whose plain subscription and timer callbacks skip the Task machinery."""
 
-    def __init__(self, *, after_callback=None, **kwargs):
+    def __init__(self, *, after_callback=None, errors: CallbackErrors | None = None, **kwargs):
         super().__init__(**kwargs)
-        self._after = after_callback or (lambda: None)
-
-    def _fast(self, entity) -> bool:
-        return _plain(entity.callback) and self.can_execute(entity)
+        self.errors = errors or CallbackErrors()
+        after = after_callback or (lambda: None)
+        self._after = lambda: self.errors.run(None, "intra-process delivery", after)
 
     def _spin_once_impl(self, timeout_sec=None, wait_condition=lambda: False) -> None:
         with self._tasks_lock:
@@ -56,13 +62,21 @@ class LeanExecutor(SingleThreadedExecutor):
             pending = bool(self._tasks)
         reached = wait_condition()
         if pending or reached:                   # coroutines in flight: the base executor resumes them
-            super()._spin_once_impl(0 if reached else timeout_sec, wait_condition)
+            try:
+                super()._spin_once_impl(0 if reached else timeout_sec, wait_condition)
+            except Exception as exc:
+                if is_stopping(exc):
+                    raise
+                self.errors.report(None, "a coroutine callback", exc)
             self._after()
             return
         subs, timers, clients, services, guards, waitables = [], [], [], [], [], []
+        owner = {}
         for node in self.get_nodes():
-            subs.extend(s for s in node.subscriptions if self._fast(s))
-            timers.extend(t for t in node.timers if self._fast(t))
+            subs.extend(filter(self.can_execute, node.subscriptions))     # coroutine ones too: the wait
+            timers.extend(filter(self.can_execute, node.timers))          # must wake for them
+
+            owner.update((id(e), node) for e in (*node.subscriptions, *node.timers))
             clients.extend(filter(self.can_execute, node.clients))
             services.extend(filter(self.can_execute, node.services))
             guards.extend(filter(self.can_execute, node.guards))
@@ -110,17 +124,19 @@ class LeanExecutor(SingleThreadedExecutor):
             for gc in guards[:-2]:           # node guards are auto-taken by the wait: hand them on
                 if gc.handle.pointer in ready_guards:
                     gc._executor_triggered = True
-            rest = bool(wait_set.get_ready_entities("client") or wait_set.get_ready_entities("service")
+            ready_slow = any(e.handle.pointer in ready for es, ready in ((subs, ready_subs), (timers, ready_timers))
+                             for e in es if not _plain(e.callback))
+            rest = bool(ready_slow or wait_set.get_ready_entities("client") or wait_set.get_ready_entities("service")
                         or any(gc._executor_triggered for gc in guards[:-2])
                         or any(w.is_ready(wait_set) for w in waitables))
         for sub in subs:
-            if sub.handle.pointer in ready_subs:
-                self._run_subscription(sub)
+            if sub.handle.pointer in ready_subs and _plain(sub.callback):
+                self.errors.run(owner.get(id(sub)), describe(sub), self._run_subscription, sub)
                 self._after()
         for tmr in timers:
-            if tmr.handle.pointer in ready_timers and tmr.handle.is_timer_ready():
+            if tmr.handle.pointer in ready_timers and _plain(tmr.callback) and tmr.handle.is_timer_ready():
                 tmr.handle.call_timer()
-                tmr.callback()
+                self.errors.run(owner.get(id(tmr)), describe(tmr), tmr.callback)
                 self._after()
         if rest:
             self._run_base(wait_condition)
@@ -140,11 +156,13 @@ class LeanExecutor(SingleThreadedExecutor):
         """Everything the short path does not own, through rclpy's own machinery, without blocking."""
         while True:
             try:
-                handler, _, _ = self.wait_for_ready_callbacks(0, None, wait_condition)
+                handler, entity, node = self.wait_for_ready_callbacks(0, None, wait_condition)
             except (TimeoutException, ShutdownException, ConditionReachedException):
                 return
             handler()
             self._after()
-            if handler.exception() is not None:
-                raise handler.exception()
-            handler.result()
+            exc = handler.exception()
+            if exc is not None:
+                if is_stopping(exc):
+                    raise exc
+                self.errors.report(node, describe(entity), exc)

@@ -22,13 +22,17 @@ Delivery is run-to-completion: ``publish`` queues the message, and the
 executor calls ``drain`` after each callback it runs, which delivers the
 queue in publication order (messages published by the callbacks it runs join
 the end of the queue). So no callback ever runs inside another, exactly as
-with one single-threaded executor over DDS, just without the middleware.
+with one single-threaded executor over DDS, just without the middleware. A
+subscriber whose callback raises loses that message only (``errors``, as the
+executor's own callbacks: ``meld_ros.callback_errors``); the others still get it.
 """
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
+
+from meld_ros.callback_errors import CallbackErrors, describe
 
 
 @dataclass
@@ -59,9 +63,10 @@ class LocalPublisher:
 class LocalTopics:
     """Topic routing among the nodes of one process; ``finalize`` once they are all built."""
 
-    def __init__(self):
+    def __init__(self, errors: CallbackErrors | None = None):
+        self.errors = errors or CallbackErrors()
         self._types: dict[str, type] = {}             # topic -> message type of its local publisher
-        self._callbacks: dict[str, list[Callable]] = {}
+        self._callbacks: dict[str, list[tuple[object, str, Callable]]] = {}   # topic -> (node, name, callback)
         self._pending: list[_PendingSubscription] = []
         self._queue: deque = deque()
         self.finalized = False
@@ -92,7 +97,8 @@ class LocalTopics:
             if local_type is not s.msg_type:
                 raise TypeError(f"{s.topic}: subscribed as {s.msg_type.__name__}, published in this process "
                                 f"as {local_type.__name__}")
-            self._callbacks.setdefault(s.topic, []).append(s.callback)
+            self._callbacks.setdefault(s.topic, []).append(
+                (s.node, f"{s.topic} callback {describe(s.callback).removeprefix('callback ')}", s.callback))
             wiring["local"].append(s.topic)
         self._pending.clear()
         self.finalized = True
@@ -102,6 +108,6 @@ class LocalTopics:
         """Deliver every queued message, in publication order, to the process's subscribers."""
         while self._queue:
             topic, msg = self._queue.popleft()
-            for callback in self._callbacks.get(topic, ()):
+            for node, what, callback in self._callbacks.get(topic, ()):
                 self.delivered += 1
-                callback(msg)
+                self.errors.run(node, what, callback, msg)

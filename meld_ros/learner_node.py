@@ -29,6 +29,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import rclpy
@@ -48,7 +49,7 @@ from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.node_params import LearnerParams, declare
 from meld_ros.node_runtime import LATCHED, RECORDED, ns_of, wait_for_publishers
 from meld_ros.executor import LeanExecutor
-from meld_ros.recorder import EpisodeRecorder, assemble_trial
+from meld_ros.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
 from meld_ros.srv import SetTask
 
 KEEP_WEIGHT_FILES = 3
@@ -79,8 +80,8 @@ class LearnerNode(Node):
         self._lock = threading.Lock()
         self._episode: EpisodeRecorder | None = None
         self._done = threading.Event()
-        self._last_ns = -1                  # the last stamp of the previous episode
         self._deterministic = False         # what the policy node was last set to
+        self.spinner: threading.Thread | None = None      # the executor's thread (main() sets it)
         self.update_pub = self.create_publisher(ModelUpdate, self.p.model_update_topic, LATCHED)
         self.create_subscription(Image, self.p.observation_topic, self._on_image, RECORDED)
         self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RECORDED)
@@ -121,29 +122,62 @@ class LearnerNode(Node):
 
     def run_trial(self, task_set: str, task_index: int, seed: int, mode: str = "train"):
         """MetaTrainer's trial runner, through the graph. ``mode`` "eval" sets the policy to
-        ``train.eval_deterministic``; "random" acts with the current (untrained) actor."""
+        ``train.eval_deterministic``; "random" acts with the current (untrained) actor. A trial that
+        fails (an episode that does not finish, or whose data another publisher spoiled) is run
+        again from its start, up to ``trial_retries`` times, each failure logged with its reason."""
+        failures = []
+        while True:
+            try:
+                return self._run_trial_once(task_set, task_index, seed, mode)
+            except (TrialError, EpisodeUnusable) as exc:
+                failures.append(str(exc))
+                if len(failures) > self.p.trial_retries:
+                    raise TrialError(f"a trial on {task_set} task {task_index} failed {len(failures)} times: "
+                                     + " | ".join(failures)) from None
+                self.get_logger().warning(f"{exc}; running the trial again ({len(failures)} of "
+                                          f"{self.p.trial_retries} retries)")
+
+    def _run_trial_once(self, task_set: str, task_index: int, seed: int, mode: str):
         env = self.trainer.env
         self._set_policy_deterministic(mode == "eval" and self.trainer.cfg.train.eval_deterministic)
         self._call(self.belief_reset, Trigger.Request(), "belief reset")
         episodes = []
         for e in range(self.trainer.episodes):
             with self._lock:      # record from now on: the reset frame may arrive before the reset's answer
-                self._episode = EpisodeRecorder(env.episode_length, after_ns=self._last_ns)
+                self._episode = EpisodeRecorder(env.episode_length, reward_limit=Reward.MAX_ABS, action_dim=env.action_space.shape[0],
+                                                image_shape=env.observation_space.shape)
                 self._done.clear()
-            request = SetTask.Request(task_id=task_index, task_set=task_set, seed=seed + e, home_arm=True)
-            start_ns = ns_of(self._call(self.set_task, request, "set task").state.header.stamp)
-            with self._lock:
-                self._episode.begin(start_ns)
-                if self._episode.complete():
-                    self._done.set()
-            if not self._done.wait(timeout=self.p.episode_timeout_s):
-                raise TrialError(f"episode {e} of a trial on {task_set} task {task_index} did not finish within "
-                                 f"{self.p.episode_timeout_s:.0f} s")
-            with self._lock:
-                episodes.append(self._episode.arrays())
-                self._last_ns = max(self._episode.rewards)
-                self._episode = None
+            try:
+                request = SetTask.Request(task_id=task_index, task_set=task_set, seed=seed + e, home_arm=True)
+                start_ns = ns_of(self._call(self.set_task, request, "set task").state.header.stamp)
+                with self._lock:
+                    self._episode.begin(start_ns)
+                    if self._episode.complete():
+                        self._done.set()
+                self._wait_for_episode(f"episode {e} of a trial on {task_set} task {task_index}")
+                with self._lock:
+                    episodes.append(self._episode.arrays())
+            finally:
+                with self._lock:
+                    self._report_dropped(self._episode)
+                    self._episode = None
         return assemble_trial(task_index, episodes)
+
+    def _wait_for_episode(self, what: str) -> None:
+        """Until the recorded episode is complete; TrialError with what did arrive after
+        ``episode_timeout_s``, or at once if the executor thread that records it has stopped."""
+        end = time.monotonic() + self.p.episode_timeout_s
+        while not self._done.wait(timeout=0.2):
+            if self.spinner is not None and not self.spinner.is_alive():
+                raise TrialError(f"{what}: the learner's executor thread has stopped; nothing more is recorded")
+            if time.monotonic() > end:
+                with self._lock:
+                    status = self._episode.status()
+                raise TrialError(f"{what} did not finish within {self.p.episode_timeout_s:.0f} s ({status})")
+
+    def _report_dropped(self, episode: EpisodeRecorder) -> None:
+        if episode.dropped or episode.conflicts:
+            self.get_logger().warning(f"messages dropped while recording: {episode.status()}")
 
     def _set_policy_deterministic(self, value: bool) -> None:
         if value == self._deterministic:
@@ -203,7 +237,7 @@ def main(args=None) -> int:
     try:
         node = LearnerNode()
         executor.add_node(node)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
+        spinner = node.spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
         node.main()
         return 0

@@ -38,7 +38,7 @@ from std_msgs.msg import Float64MultiArray
 from meld_ros.images import array_to_image
 from meld_ros.msg import Action, Reward, TaskState
 from meld_ros.node_params import BridgeParams, declare
-from meld_ros.node_runtime import RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.node_runtime import RELIABLE, entry_point, ns_of, publisher, serve, stamp_of, subscribe
 from meld_ros.srv import SetTask
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.stepper import SensorFrame, SimStepper
@@ -56,7 +56,7 @@ class MujocoBridgeNode(Node):
         self.joint_pub = publisher(self, JointState, self.p.joint_states_topic, RELIABLE)
         self.truth_pub = publisher(self, Reward, self.p.ground_truth_topic, RELIABLE)
         self.clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
-        self.create_service(SetTask, "/sim/set_task", self._on_set_task)
+        serve(self, SetTask, "/sim/set_task", self._on_set_task)
         self._frame: SensorFrame | None = None
         self._frame_ns = -1
         self._published_at = 0.0
@@ -146,6 +146,10 @@ class MujocoBridgeNode(Node):
         return response
 
     def _task_of(self, request):
+        """The task a request names; ValueError (the caller's answer) for anything the simulator
+        would refuse, checked before the simulator is touched."""
+        if request.seed < 0:
+            raise ValueError(f"seed must be >= 0 (it seeds the episode's reset), got {request.seed}")
         if request.task_set == "manual":
             if not hasattr(self.env, "set_rig_state"):
                 raise ValueError(f"{self.p.env} has no rig: task_set 'manual' is for widowx-cable")

@@ -130,8 +130,11 @@ class LearnerParams:
     action_topic: str
     model_update_topic: str
     episode_timeout_s: float
+    trial_retries: int
 
     def __post_init__(self):
+        if self.trial_retries < 0:
+            raise ConfigError(f"learner.trial_retries must be >= 0, got {self.trial_retries}")
         if self.mode not in ("train", "meta_test"):
             raise ConfigError(f"learner.mode must be train or meta_test, got {self.mode!r}")
         if self.trials < 1:

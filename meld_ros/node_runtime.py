@@ -26,6 +26,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
+from meld_ros.callback_errors import CallbackErrors, answering
 from meld_ros.executor import LeanExecutor
 from meld_ros.intra_process import LocalTopics
 
@@ -89,6 +90,12 @@ def subscribe(node, msg_type, topic: str, callback, qos) -> None:
         _local.subscribe(node, msg_type, topic, callback, qos)
 
 
+def serve(node, srv_type, name: str, callback):
+    """``node.create_service`` whose callback answers a request it fails on (success = False, the
+    reason) instead of leaving the caller without an answer (``callback_errors.answering``)."""
+    return node.create_service(srv_type, name, answering(node, srv_type, name, callback))
+
+
 def entry_point(make_node: Callable[[], "rclpy.node.Node"]) -> Callable[..., int]:
     """A node module's ``main(args=None)``: the node in a process of its own."""
     def main(args=None) -> int:
@@ -101,7 +108,8 @@ def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
     global _local
     rclpy.init(args=args if args is not None else sys.argv)     # rclpy handles SIGINT and SIGTERM itself
     nodes = []
-    local = LocalTopics() if len(make_nodes) > 1 else None
+    errors = CallbackErrors()
+    local = LocalTopics(errors) if len(make_nodes) > 1 else None
     try:
         _local = local
         try:
@@ -112,7 +120,7 @@ def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
         finally:
             _local = None
         gc.freeze()       # what start-up built (torch, models, messages) is never collected: no long GC pauses in the loop
-        executor = LeanExecutor(after_callback=local.drain if local is not None else None)
+        executor = LeanExecutor(after_callback=local.drain if local is not None else None, errors=errors)
         for node in nodes:
             executor.add_node(node)
         executor.spin()

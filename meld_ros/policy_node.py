@@ -33,7 +33,7 @@ from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, publisher, subscribe
+from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, publisher, serve, subscribe
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -52,7 +52,7 @@ class PolicyNode(Node):
         subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)
-        self.create_service(Trigger, "/meld/estop_release", self._on_release)
+        serve(self, Trigger, "/meld/estop_release", self._on_release)
         self.watchdog = Watchdog(self.p.watchdog_timeout_s)
         self.estop = EStop()
         steady = RosClock(clock_type=ClockType.STEADY_TIME)

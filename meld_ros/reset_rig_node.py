@@ -14,7 +14,7 @@ from rclpy.node import Node
 
 from meld_ros.msg import TaskState
 from meld_ros.node_params import ResetRigParams, declare
-from meld_ros.node_runtime import LATCHED, entry_point
+from meld_ros.node_runtime import LATCHED, entry_point, serve
 from meld_ros.srv import SetTask
 
 
@@ -29,7 +29,7 @@ class ResetRigNode(Node):
         self.state_pub = self.create_publisher(TaskState, self.p.task_topic, LATCHED)
         # its own callback group: the service awaits the driver's answer, which must not wait for the service
         self.driver = self.create_client(SetTask, "/sim/set_task", callback_group=MutuallyExclusiveCallbackGroup())
-        self.create_service(SetTask, "/meld/set_task", self._on_set_task)
+        serve(self, SetTask, "/meld/set_task", self._on_set_task)
         self.requests = 0
 
     async def _on_set_task(self, request: SetTask.Request, response: SetTask.Response) -> SetTask.Response:

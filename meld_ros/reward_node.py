@@ -2,20 +2,20 @@
 
 In simulation (``source: sim``) it reads the simulator's ground truth
 (``meld_ros/Reward`` from the MuJoCo bridge) and republishes it on
-``reward_topic`` with the same stamp after checking it: a non-finite reward is
-logged and dropped (the belief node then never sees a NaN). Hardware sources
+``reward_topic`` with the same stamp after checking it: a reward that is not
+finite or beyond ``Reward.MAX_ABS`` is logged and dropped (``meld_ros.reward_check``),
+so the belief node and the learner never see one. Hardware sources
 (plug pose from forward kinematics and the rig state, an insertion signal)
 come with the hardware driver.
 """
 from __future__ import annotations
-
-import math
 
 from rclpy.node import Node
 
 from meld_ros.msg import Reward
 from meld_ros.node_params import RewardParams, declare
 from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, publisher, subscribe
+from meld_ros.reward_check import reward_is_plausible
 
 
 class RewardNode(Node):
@@ -27,10 +27,10 @@ class RewardNode(Node):
         self.dropped = 0
 
     def _on_truth(self, msg: Reward) -> None:
-        if not (math.isfinite(msg.dense) and math.isfinite(msg.sparse)):
+        if not reward_is_plausible(msg.dense, msg.sparse, Reward.MAX_ABS):
             self.dropped += 1
-            self.get_logger().warning(f"reward dropped: not finite (dense {msg.dense}, sparse {msg.sparse})",
-                                      throttle_duration_sec=2.0)
+            self.get_logger().warning(f"reward dropped: not finite or beyond +-{Reward.MAX_ABS:g} (dense {msg.dense}, "
+                                      f"sparse {msg.sparse}); {self.dropped} dropped so far", throttle_duration_sec=2.0)
             return
         self.pub.publish(msg)
 

@@ -80,6 +80,7 @@ def test_graph_trial_equals_direct_rollout(start_node, tmp_path):
         executor.add_node(policy_node)
         spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
+        learner._wait_for_publishers()            # as its main() does: a frame sent before discovery is lost to it
         trial = learner.run_trial("train", task_index, seed)
     finally:
         executor.shutdown(timeout_sec=1.0)

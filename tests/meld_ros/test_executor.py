@@ -91,3 +91,58 @@ def test_services_clients_and_coroutine_callbacks(ctx):
     assert _spin_until(executor, lambda: pub.get_subscription_count() == 1)
     pub.publish(Int32(data=7))
     assert _spin_until(executor, lambda: got == [7])
+
+
+def test_a_failing_callback_costs_one_message_not_the_node(ctx):
+    """Subscriptions, timers and coroutine callbacks that raise are counted and logged; the executor
+    goes on (rclpy's own lets the exception out of spin, which ended the node)."""
+    node, executor = ctx
+    a, b = node("talker_bad"), node("listener_bad")
+    got = []
+
+    def picky(msg):
+        if msg.data % 3 == 0:
+            raise ValueError(f"cannot take {msg.data}")
+        got.append(msg.data)
+
+    async def picky_async(msg):
+        if msg.data == 4:
+            raise RuntimeError("async failure")
+
+    b.create_subscription(Int32, "/lean/picky", picky, RELIABLE)
+    b.create_subscription(Int32, "/lean/picky", picky_async, RELIABLE)
+    ticks = []
+
+    def tick():
+        ticks.append(1)
+        if len(ticks) == 1:
+            raise ZeroDivisionError("first tick")
+
+    b.create_timer(0.01, tick)
+    pub = a.create_publisher(Int32, "/lean/picky", RELIABLE)
+    assert _spin_until(executor, lambda: pub.get_subscription_count() == 2)
+    for k in range(9):
+        pub.publish(Int32(data=k))
+    assert _spin_until(executor, lambda: got == [1, 2, 4, 5, 7, 8] and len(ticks) >= 3)
+    counts = {what.rsplit("callback ", 1)[-1]: n for (name, what), n in executor.errors.counts.items()}
+    assert counts["test_a_failing_callback_costs_one_message_not_the_node.<locals>.picky"] == 3
+    assert counts["test_a_failing_callback_costs_one_message_not_the_node.<locals>.tick"] == 1
+    assert executor.errors.total() == 5           # + the coroutine's one failure
+
+
+def test_a_failing_service_answers_the_caller(ctx):
+    from meld_ros.node_runtime import serve
+    node, executor = ctx
+    server, caller = node("server_bad"), node("caller_bad")
+
+    def broken(request, response):
+        raise KeyError("the thing")
+
+    serve(server, Trigger, "/lean/broken", broken)
+    client = caller.create_client(Trigger, "/lean/broken")
+    assert _spin_until(executor, client.service_is_ready)
+    future = client.call_async(Trigger.Request())
+    assert _spin_until(executor, future.done)
+    assert future.result().success is False and "KeyError" in future.result().message
+    future = client.call_async(Trigger.Request())         # and it still serves
+    assert _spin_until(executor, future.done) and future.result().success is False

@@ -52,3 +52,44 @@ def test_incomplete_episode_is_not_complete():
         rec.arrays()
     rec.add_reward(50, 0, 0.0, 0.0, False)            # before the reset: ignored
     assert 50 not in rec.rewards
+
+
+def _frame(rec, ns, step, action=True, dense=-1.0):
+    rec.add_image(ns, np.full((64, 64, 3), step, np.uint8))
+    rec.add_reward(ns, step, dense, 0.0, False)
+    if action:
+        rec.add_action(ns, [0.1, -0.1])
+
+
+def test_stray_messages_are_dropped_and_counted_never_raised():
+    """What stopped training: one reward with a stamp or step the learner did not expect made the
+    recorder raise inside the learner's callback."""
+    rec = EpisodeRecorder(3, reward_limit=1e6, action_dim=2, image_shape=(64, 64, 3))
+    rec.add_reward(5, 0, 0.0, 0.0, False)                 # before the reset is known: kept for now
+    rec.begin(100)
+    assert rec.add_reward(150, 0, -1.0, 0.0, False) is None        # step 0 at another stamp: never chosen
+    assert rec.add_reward(10**18, 2, -1.0, 0.0, False) is None      # far in the future: never chosen
+    assert "outside" in rec.add_reward(120, 99, -1.0, 0.0, False)
+    assert "beyond" in rec.add_reward(130, 1, 1e308, 0.0, False)
+    assert "beyond" in rec.add_reward(131, 1, float("nan"), 0.0, False)
+    assert "not 2" in rec.add_action(140, [0.0, 0.0, 0.0])
+    assert "outside" in rec.add_action(141, [float("inf"), 0.0])
+    assert "shape" in rec.add_image(142, np.zeros((32, 32, 3), np.uint8))
+    for k, ns in enumerate((100, 200, 300, 400)):
+        _frame(rec, ns, k, action=k < 3)
+    assert rec.complete()
+    arrays = rec.arrays()
+    assert arrays["images"][:, 0, 0, 0].tolist() == [0, 1, 2, 3] and arrays["dense"].tolist() == [-1.0] * 4
+    assert sum(rec.dropped.values()) == 6 and "dropped" in rec.status()
+
+
+def test_conflicting_readings_make_the_episode_unusable():
+    from meld_ros.recorder import EpisodeUnusable
+    rec = EpisodeRecorder(1, start_ns=100)
+    _frame(rec, 100, 0)
+    _frame(rec, 200, 1, action=False)
+    _frame(rec, 200, 1, action=False)                     # a re-sent frame: the same reading, fine
+    rec.add_reward(200, 1, -5.0, 0.0, False)              # another publisher's reading for the same frame
+    assert rec.complete() and rec.conflicts == {200}
+    with pytest.raises(EpisodeUnusable, match="two different readings"):
+        rec.arrays()

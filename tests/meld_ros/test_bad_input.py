@@ -1,0 +1,77 @@
+"""Bad input against a meta-training graph as launched: stray rewards, absurd values and bad
+service requests while it trains. Every node stays up, every request is answered, training ends."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from meld_ros.msg import Reward
+from meld_ros.srv import SetTask
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start_graph(tmp_path, *args):
+    log = open(tmp_path / "launch.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny", *args],
+                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "MUJOCO_GL": "egl"})
+    return proc, tmp_path / "launch.log"
+
+
+def _stray_rewards(stamp_sec: int) -> list[Reward]:
+    """Readings the learner did not expect: wrong stamps for a valid step, steps outside any episode,
+    absurd and non-finite values."""
+    out = []
+    for step, dense, sec in ((0, -1.0, stamp_sec), (3, -1.0, stamp_sec + 1), (2, -1.0, 2**31 - 1), (99, -1.0, 0),
+                             (1, 1e308, stamp_sec), (1, float("nan"), stamp_sec), (0, -1e300, 0)):
+        r = Reward(dense=dense, sparse=0.0, success=False, step=step)
+        r.header.stamp.sec = sec
+        out.append(r)
+    return out
+
+
+def _call(ros_node, client, request, timeout=30.0):
+    assert client.wait_for_service(timeout_sec=timeout), client.srv_name
+    future = client.call_async(request)
+    assert ros_node.spin_until(future.done, timeout), f"{client.srv_name} gave no answer"
+    return future.result()
+
+
+def test_bad_messages_and_requests_while_training(tmp_path, ros_node):
+    run = tmp_path / "run"
+    proc, log = _start_graph(tmp_path, f"run_dir:={run}", "compose:=false", "overrides:=[train.iterations=4]")
+    try:
+        meld_reward = ros_node.create_publisher(Reward, "/meld/reward", 10)
+        sim_reward = ros_node.create_publisher(Reward, "/sim/reward", 10)
+        rig = ros_node.create_client(SetTask, "/meld/set_task")
+        sim = ros_node.create_client(SetTask, "/sim/set_task")
+        assert ros_node.spin_until(lambda: meld_reward.get_subscription_count() >= 2       # belief, learner
+                                   and sim_reward.get_subscription_count() >= 1, 90)
+        # bad service requests: each answered with the reason, nobody dies
+        for client in (rig, sim):
+            for request, reason in ((SetTask.Request(task_set="train", task_id=0, seed=-5), "seed"),
+                                    (SetTask.Request(task_set="train", task_id=10**6, seed=1), "out of range"),
+                                    (SetTask.Request(task_set="nonsense", seed=1), "task_set"),
+                                    (SetTask.Request(task_set="manual", rig_rotation_deg=float("nan"), seed=1), "")):
+                answer = _call(ros_node, client, request)
+                assert answer.success is False and reason in answer.message, (client.srv_name, answer.message)
+        # stray rewards while the learner records trials
+        end = time.monotonic() + 20
+        sent = 0
+        while proc.poll() is None and time.monotonic() < end:
+            for r in _stray_rewards(int(time.time()) % 1000):
+                meld_reward.publish(r)
+                sim_reward.publish(r)
+                sent += 1
+            ros_node.spin_until(lambda: False, 0.3)
+        assert sent > 50
+        code = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = log.read_text()
+    assert code == 0, out[-5000:]
+    assert "meta-training done" in out and "Traceback" not in out, out[-5000:]
+    assert "reward dropped: not finite or beyond" in out        # reward sensing said so
