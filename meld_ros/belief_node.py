@@ -19,8 +19,17 @@ when the update arrives, while the learner trains and the loop is idle, so the
 switch itself costs nothing. Building and exporting take 0.3-0.5 s on the 2-core CPU,
 during which a composed control loop runs no other callback: the learner ships
 weights only between collection phases, and a robot driver must time out a
-command that is not renewed (the bridge's ``command_timeout_s``). Malformed images, images of the wrong size and NaN
-rewards are logged and dropped with the node alive.
+command that is not renewed (the bridge's ``command_timeout_s``).
+
+Bad input: malformed images, images of the wrong size, rewards that are not finite or beyond
+``Reward.MAX_ABS`` and actions of the wrong size are logged and dropped with the node alive; at
+most ``PENDING`` frames wait for their partners (the furthest in time go first), so a flood
+cannot exhaust memory.
+
+Time: an observation older than the last one processed is dropped; ``clock_jump_frames`` of them
+in a row mean the clock jumped back (a restarted camera or simulator, or one frame stamped in the
+future that would otherwise make every later frame "old"): the node logs it and follows the new
+timeline, with the latent and the trial carrying on (``meld_ros.stamp_order``).
 """
 from __future__ import annotations
 
@@ -41,6 +50,16 @@ from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
 from meld_ros.reward_check import reward_is_plausible
+from meld_ros.stamp_order import StampOrder, Verdict
+
+#: at most this many frames (images, rewards, actions each) wait for their partners
+PENDING = 64
+
+
+def _bounded(pending: dict) -> None:
+    """Drop the furthest-in-time entries beyond ``PENDING`` (real frames are the earliest ones)."""
+    while len(pending) > PENDING:
+        del pending[max(pending)]
 from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, ns_of, publisher, serve, stamp_of,
                                     subscribe)
 
@@ -66,7 +85,8 @@ class BeliefNode(Node):
         self._images: dict[int, object] = {}
         self._rewards: dict[int, Reward] = {}
         self._actions: dict[int, Action] = {}
-        self._last_ns = -1                 # stamp of the last frame processed
+        self._last_ns = -1                 # stamp of the last frame processed (its action is a_{t-1} of the next)
+        self._order = StampOrder(self.p.clock_jump_frames)
         self._trial_start = True
         self._waiting_since: dict[int, float] = {}
         self.trial = 0
@@ -116,11 +136,21 @@ class BeliefNode(Node):
     # ---- inputs ------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
         ns = ns_of(msg.header.stamp)
-        if ns == self._last_ns and self._last_belief is not None:
-            self.belief_pub.publish(self._last_belief)      # re-sent frame: the same belief again
+        verdict = self._order.check(ns)
+        if verdict is Verdict.REPEAT:
+            if self._last_belief is not None:
+                self.belief_pub.publish(self._last_belief)      # re-sent frame: the same belief again
             return
-        if ns <= self._last_ns:
+        if verdict is Verdict.STALE:
+            self.get_logger().warning(f"observation stamped {ns / 1e9:.3f} s, before the last one processed: dropped "
+                                      f"({self._order.stale} so far)", throttle_duration_sec=2.0)
             return
+        if verdict is Verdict.JUMPED:
+            self.get_logger().warning(f"the observations' clock jumped back by {self._order.jumped_back_ns / 1e9:.3f} s "
+                                      f"(restarted camera or simulator, or a frame stamped in the future): following "
+                                      f"it from {ns / 1e9:.3f} s; the trial goes on")
+            self._images.clear()
+            self._rewards.clear()
         try:
             image = image_to_array(msg)
             if self.agent is not None and image.shape != (*self.agent.model.image_shape, 3):
@@ -130,6 +160,7 @@ class BeliefNode(Node):
             self.get_logger().warning(f"observation dropped: {exc}", throttle_duration_sec=2.0)
             return
         self._images[ns] = image
+        _bounded(self._images)
         self._try()
 
     def _drop(self, what: str) -> None:
@@ -140,8 +171,9 @@ class BeliefNode(Node):
         if not reward_is_plausible(msg.dense, msg.sparse, Reward.MAX_ABS):
             return self._drop(f"reward not finite or beyond +-{Reward.MAX_ABS:g} (dense {msg.dense}, sparse {msg.sparse})")
         ns = ns_of(msg.header.stamp)
-        if ns > self._last_ns:
+        if self._order.is_new(ns):
             self._rewards.setdefault(ns, msg)
+            _bounded(self._rewards)
             self._try()
 
     def _on_action(self, msg: Action) -> None:
@@ -151,6 +183,7 @@ class BeliefNode(Node):
         self._actions.setdefault(ns_of(msg.header.stamp), msg)
         for old in [k for k in self._actions if k < self._last_ns]:
             del self._actions[old]
+        _bounded(self._actions)
         self._try()
 
     # ---- one update ---------------------------------------------------------------------
@@ -189,6 +222,7 @@ class BeliefNode(Node):
             return
         self._trial_start = False
         self._last_ns = ns
+        self._order.use(ns)
         for old in [k for k in (*self._images, *self._rewards) if k <= ns]:
             self._discard(old)
         msg = Belief(latent_mean=b.mean.reshape(-1).tolist(), latent_std=b.std.reshape(-1).tolist(),

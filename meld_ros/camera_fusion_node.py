@@ -7,7 +7,10 @@ re-sent with the stamp of the last observation (the bridge's lockstep
 heartbeat) re-sends that observation, so a message lost before a late
 subscriber matched cannot stall the loop. A
 malformed image is logged and dropped; a stale or missing camera is reported
-on /diagnostics and no observation is published, never a half-stale one.
+on /diagnostics and no observation is published, never a half-stale one. A
+frame older than the last one used is dropped and logged; a camera whose
+clock jumped back (``clock_jump_frames`` older frames in a row) is followed,
+with a log line saying how far it jumped (``meld_ros.stamp_order``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from meld_ros.fusion import CameraAligner, fuse
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.node_params import FusionParams, declare
 from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.stamp_order import Verdict
 
 
 class CameraFusionNode(Node):
@@ -27,7 +31,8 @@ class CameraFusionNode(Node):
         self.p: FusionParams = declare(self, FusionParams)
         if not self.p.camera_topics:
             raise ValueError("camera_fusion needs at least one camera topic")
-        self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s)
+        self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s,
+                                     resync_after=self.p.clock_jump_frames)
         self.pub = publisher(self, Image, self.p.observation_topic, RECORDED)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
@@ -49,6 +54,7 @@ class CameraFusionNode(Node):
             self.pub.publish(self._last)          # a re-sent frame (lockstep): pass the same observation on
             return
         frames = self.aligner.add(k, ns, image)
+        self._report_order(k, ns)
         if frames is None:
             return
         fused = fuse([f.image for f in frames], self.p.image_size)
@@ -56,6 +62,17 @@ class CameraFusionNode(Node):
         self._last = array_to_image(fused, stamp_of(self._last_ns), frame_id="meld_observation")
         self.pub.publish(self._last)
         self.published += 1
+
+    def _report_order(self, k: int, ns: int) -> None:
+        order, topic = self.aligner.order[k], self.p.camera_topics[k]
+        if order.verdict is Verdict.STALE:
+            self.get_logger().warning(f"{topic}: frame stamped {ns / 1e9:.3f} s, before the last one used: dropped "
+                                      f"({order.stale} so far; {self.p.clock_jump_frames} in a row are taken as a "
+                                      f"clock that jumped back)", throttle_duration_sec=2.0)
+        elif order.verdict is Verdict.JUMPED:
+            self.get_logger().warning(f"{topic}: the camera's clock jumped back by {order.jumped_back_ns / 1e9:.3f} s "
+                                      f"(restarted, or a frame came stamped in the future): following it from "
+                                      f"{ns / 1e9:.3f} s")
 
     def _diagnostics(self) -> None:
         stale = set(self.aligner.stale_cameras(self.get_clock().now().nanoseconds))
@@ -66,6 +83,8 @@ class CameraFusionNode(Node):
             st.level = DiagnosticStatus.STALE if k in stale else DiagnosticStatus.OK
             st.message = "stale or missing: no observations" if k in stale else "ok"
             st.values = [KeyValue(key="dropped_malformed", value=str(self.dropped[k])),
+                         KeyValue(key="dropped_out_of_order", value=str(self.aligner.order[k].stale)),
+                         KeyValue(key="clock_jumps", value=str(self.aligner.order[k].jumps)),
                          KeyValue(key="observations_published", value=str(self.published))]
             arr.status.append(st)
         self.diag_pub.publish(arr)

@@ -4,7 +4,10 @@
 observation is emitted only when every camera has a frame within ``slop`` of
 the newest frame in the set; frames at or before an emitted set are dropped,
 so a frame is used at most once and an observation never mixes a fresh frame
-with a stale one. ``stale_cameras`` names the cameras whose newest frame is
+with a stale one. Each camera's time is a ``StampOrder``: a camera whose clock
+jumps back (restarted with another offset, or after one frame stamped in the
+future) is followed after ``resync_after`` earlier frames in a row, its queue
+of not-yet-used frames dropped. ``stale_cameras`` names the cameras whose newest frame is
 older than ``max_age`` (or that never sent one): the node reports them in
 diagnostics and publishes nothing.
 """
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from meld_ros.stamp_order import StampOrder, Verdict
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -24,21 +29,24 @@ class Frame:
 
 
 class CameraAligner:
-    def __init__(self, n_cameras: int, slop_s: float, max_age_s: float, queue: int = 8):
+    def __init__(self, n_cameras: int, slop_s: float, max_age_s: float, queue: int = 8, resync_after: int = 3):
         if n_cameras < 1:
             raise ValueError(f"need at least one camera, got {n_cameras}")
         if not slop_s >= 0 or not max_age_s > 0:
             raise ValueError(f"slop must be >= 0 and max_age > 0 (seconds), got {slop_s}, {max_age_s}")
         self.n, self.slop_ns, self.max_age_ns = n_cameras, int(slop_s * 1e9), int(max_age_s * 1e9)
         self._frames = [deque(maxlen=queue) for _ in range(n_cameras)]
-        self._used_until = [-1] * n_cameras
+        self.order = [StampOrder(resync_after) for _ in range(n_cameras)]     #: per camera, of frames used
 
     def add(self, camera: int, stamp_ns: int, image: np.ndarray) -> list[Frame] | None:
         """Add a frame; return one aligned frame per camera when a complete set exists."""
         if not 0 <= camera < self.n:
             raise ValueError(f"camera index {camera} out of range 0..{self.n - 1}")
-        if stamp_ns <= self._used_until[camera]:
+        verdict = self.order[camera].check(int(stamp_ns))
+        if verdict in (Verdict.STALE, Verdict.REPEAT):
             return None                         # out of order or already used: never go back in time
+        if verdict is Verdict.JUMPED:
+            self._frames[camera].clear()        # frames of the timeline it left
         self._frames[camera].append(Frame(int(stamp_ns), image))
         return self._match(int(stamp_ns))
 
@@ -50,7 +58,7 @@ class CameraAligner:
                 return None
             chosen.append(best)
         for k, f in enumerate(chosen):
-            self._used_until[k] = f.stamp_ns
+            self.order[k].use(f.stamp_ns)
             while self._frames[k] and self._frames[k][0].stamp_ns <= f.stamp_ns:
                 self._frames[k].popleft()
         return chosen
@@ -59,7 +67,8 @@ class CameraAligner:
         """Cameras with no frame newer than ``max_age`` before ``now_ns``."""
         out = []
         for k, q in enumerate(self._frames):
-            newest = max(q[-1].stamp_ns if q else -1, self._used_until[k])
+            used = self.order[k].last_ns
+            newest = max(q[-1].stamp_ns if q else -1, -1 if used is None else used)
             if newest < 0 or now_ns - newest > self.max_age_ns:
                 out.append(k)
         return out

@@ -53,6 +53,11 @@ class FusionParams:
     slop_s: float
     max_age_s: float
     diagnostics_period_s: float
+    clock_jump_frames: int
+
+    def __post_init__(self):
+        if self.clock_jump_frames < 1:
+            raise ConfigError(f"camera_fusion.clock_jump_frames must be >= 1, got {self.clock_jump_frames}")
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,13 @@ class BeliefParams:
     model_update_topic: str
     reward_input: str
     action_wait_s: float
+    clock_jump_frames: int
     torch_threads: int
     onnxruntime: bool
 
     def __post_init__(self):
+        if self.clock_jump_frames < 1:
+            raise ConfigError(f"belief.clock_jump_frames must be >= 1, got {self.clock_jump_frames}")
         if self.reward_input not in ("", "dense", "sparse", "none"):
             raise ConfigError(f"belief.reward_input must be '', dense, sparse or none, got {self.reward_input!r}")
 

@@ -75,3 +75,40 @@ def test_bad_messages_and_requests_while_training(tmp_path, ros_node):
     assert code == 0, out[-5000:]
     assert "meta-training done" in out and "Traceback" not in out, out[-5000:]
     assert "reward dropped: not finite or beyond" in out        # reward sensing said so
+
+
+def test_frames_stamped_in_the_future_do_not_stall_the_loop(tmp_path, ros_node):
+    """One camera frame, and one observation with its reward, stamped far in the future used to stall
+    fusion and the belief for good (every later frame was 'old'). They follow the clock back now."""
+    import numpy as np
+    from sensor_msgs.msg import Image
+
+    from meld_ros.images import array_to_image
+
+    run = tmp_path / "run"
+    proc, log = _start_graph(tmp_path, f"run_dir:={run}", "compose:=false", "overrides:=[train.iterations=3]")
+    try:
+        camera = ros_node.create_publisher(Image, "/camera/scene/image_raw", 10)
+        observation = ros_node.create_publisher(Image, "/meld/observation", 10)
+        reward = ros_node.create_publisher(Reward, "/meld/reward", 10)
+        assert ros_node.spin_until(lambda: camera.get_subscription_count() >= 1
+                                   and observation.get_subscription_count() >= 2, 90)
+        assert ros_node.spin_until(lambda: any(run.glob("weights-*.pt")), 90)       # the graph is running
+        future = 10**6 * 10**9                                                       # ~11.6 days of sim time
+        frame = array_to_image(np.zeros((64, 64, 3), np.uint8))
+        frame.header.stamp.sec = future // 10**9
+        camera.publish(frame)
+        ros_node.spin_until(lambda: False, 1.0)
+        frame.header.stamp.sec += 1
+        r = Reward(dense=-1.0, step=3)
+        r.header.stamp = frame.header.stamp
+        observation.publish(frame)
+        reward.publish(r)
+        code = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = log.read_text()
+    assert code == 0, out[-5000:]
+    assert "meta-training done" in out
+    assert "camera's clock jumped back" in out and "observations' clock jumped back" in out, out[-5000:]

@@ -60,3 +60,26 @@ def test_bad_settings_rejected():
         CameraAligner(0, 0.01, 1.0)
     with pytest.raises(ValueError):
         CameraAligner(2, -0.01, 1.0)
+
+
+def test_a_clock_that_jumps_back_is_followed():
+    """One frame stamped in the future used to stall fusion for good: every later frame was 'old'."""
+    a = CameraAligner(1, slop_s=0.01, max_age_s=1.0, resync_after=3)
+    assert a.add(0, 100 * MS, _im(1)) is not None
+    assert a.add(0, 10**9 * MS, _im(9)) is not None               # a frame from the future (or a clock restart)
+    assert a.add(0, 200 * MS, _im(2)) is None                     # out of order: dropped
+    assert a.add(0, 200 * MS, _im(2)) is None                     # re-sent (lockstep): counts as well
+    out = a.add(0, 200 * MS, _im(2))                               # third in a row: the clock jumped back
+    assert out is not None and out[0].stamp_ns == 200 * MS
+    assert a.order[0].jumps == 1 and a.order[0].stale == 2
+    assert a.add(0, 300 * MS, _im(3)) is not None                 # and time moves forward again
+    assert a.add(0, 250 * MS, _im(3)) is None and a.add(0, 350 * MS, _im(3)) is not None   # one stray: dropped
+
+
+def test_two_cameras_both_restarted_with_an_earlier_clock():
+    a = CameraAligner(2, slop_s=0.01, max_age_s=1.0, resync_after=2)
+    assert a.add(0, 5000 * MS, _im(1)) is None and a.add(1, 5001 * MS, _im(1)) is not None
+    got = [a.add(k, t * MS, _im(2)) for t in (10, 20, 30) for k in (0, 1)]
+    # each camera follows its jump on its second earlier frame; then they pair again
+    assert [None if g is None else g[0].stamp_ns // MS for g in got] == [None, None, None, 20, None, 30]
+    assert all(o.jumps == 1 for o in a.order)
