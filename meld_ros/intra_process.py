@@ -59,6 +59,10 @@ class LocalPublisher:
         """Subscribers outside this process (those inside are served directly)."""
         return self._dds.get_subscription_count()
 
+    def wait_for_all_acked(self, timeout) -> bool:
+        """Until the subscribers outside this process have acknowledged what was sent (reliable QoS)."""
+        return self._dds.wait_for_all_acked(timeout)
+
 
 class LocalTopics:
     """Topic routing among the nodes of one process; ``finalize`` once they are all built."""

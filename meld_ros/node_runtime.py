@@ -8,6 +8,14 @@ spin instead of printing a traceback, and the nodes are destroyed before
 rclpy shuts down. A bad parameter (ConfigError) is printed as one line and
 exits with status 2.
 
+Last words: however the spin ends (SIGINT, SIGTERM, an exception), each node's
+``on_shutdown()`` (if it has one) runs first, while the context still works,
+so that the policy can send its final zero command and wait until subscribers
+have it. rclpy's own signal handlers would shut the context down at the
+signal, before anyone could publish, so SIGINT and SIGTERM are Python's here
+(KeyboardInterrupt), and the executor waits at most ``SIGNAL_POLL_S`` at a
+time so that the interrupt is taken promptly.
+
 ``publisher`` / ``subscribe``: the data topics of the control loop. In a
 process of its own a node gets plain DDS publishers and subscriptions; when
 nodes are composed, messages between them are delivered inside the process
@@ -16,6 +24,7 @@ nodes are composed, messages between them are delivered inside the process
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 import time
 from typing import Callable
@@ -23,6 +32,7 @@ from typing import Callable
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
@@ -103,10 +113,30 @@ def entry_point(make_node: Callable[[], "rclpy.node.Node"]) -> Callable[..., int
     return main
 
 
+#: the longest the executor waits before a pending SIGINT/SIGTERM is taken
+SIGNAL_POLL_S = 0.2
+
+
+def _last_words(nodes) -> None:
+    """Each node's ``on_shutdown()``, while the context still works; a failing one does not stop the rest."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)                      # a second Ctrl-C does not cut them short
+    for node in nodes:
+        hook = getattr(node, "on_shutdown", None)
+        if hook is None or not rclpy.ok():
+            continue
+        try:
+            hook()
+        except Exception as exc:
+            print(f"[{node.get_name()}] on_shutdown failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+
 def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
     """Spin the nodes that ``make_nodes`` build; more than one are composed into this process."""
     global _local
-    rclpy.init(args=args if args is not None else sys.argv)     # rclpy handles SIGINT and SIGTERM itself
+    rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)          # KeyboardInterrupt in the spinning thread
     nodes = []
     errors = CallbackErrors()
     local = LocalTopics(errors) if len(make_nodes) > 1 else None
@@ -123,7 +153,8 @@ def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
         executor = LeanExecutor(after_callback=local.drain if local is not None else None, errors=errors)
         for node in nodes:
             executor.add_node(node)
-        executor.spin()
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=SIGNAL_POLL_S)
     except ConfigError as exc:
         print(f"[meld] parameter error: {exc}", file=sys.stderr)
         return 2
@@ -133,6 +164,7 @@ def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
         if type(exc).__name__ != "RCLError" or rclpy.ok():
             raise
     finally:
+        _last_words(nodes)
         for node in nodes:
             try:
                 node.destroy_node()

@@ -10,10 +10,15 @@ With ``onnxruntime`` the actor of each weight version runs as an ONNX Runtime
 graph (``meld_core.onnx_inference``; eager torch where it cannot be exported).
 
 Safety: a watchdog on a steady clock commands zero while no belief has
-arrived for ``watchdog_timeout_s`` (the belief node died or stalled); a true
-``std_msgs/Bool`` on ``estop_topic`` latches zero commands until the
-``/meld/estop_release`` service (std_srvs/Trigger) is called. A belief of the
-wrong size or with NaNs is logged and answered with zero.
+arrived for ``watchdog_timeout_s`` (the belief node died or stalled); every
+belief is answered with a command, zero where it cannot be answered; a true ``std_msgs/Bool`` on ``estop_topic`` latches zero
+commands until the ``/meld/estop_release`` service (std_srvs/Trigger) is
+called. A belief that cannot be answered (wrong size, NaNs, no actor for its
+model version, any failure of the actor) is logged and answered with zero.
+Whenever the node stops (SIGINT, SIGTERM, an exception ending its process, the
+graph stopped because another node died), its last command is zero: sent from
+``on_shutdown`` and waited for until the subscribers have acknowledged it (a
+ros2_control forward controller holds its last command).
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from functools import partial
 import numpy as np
 import torch
 from rclpy.clock import Clock as RosClock, ClockType
+from rclpy.duration import Duration
 from rclpy.node import Node
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
@@ -35,6 +41,10 @@ from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
 from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, publisher, serve, subscribe
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
+
+
+#: how long the final zero command waits for its subscribers' acknowledgement
+SHUTDOWN_ACK_S = 1.0
 
 
 class PolicyNode(Node):
@@ -101,6 +111,13 @@ class PolicyNode(Node):
             self.zero_commands += 1
 
     def _on_belief(self, msg: Belief) -> None:
+        try:
+            self._answer(msg)
+        except Exception as exc:                 # whatever failed: the robot gets zero, not the last command
+            self.get_logger().error(f"belief answered with zero: {type(exc).__name__}: {exc}", throttle_duration_sec=2.0)
+            self._zero()
+
+    def _answer(self, msg: Belief) -> None:
         self.watchdog.feed(time.monotonic_ns())
         if self.estop.engaged:
             self._zero()
@@ -138,6 +155,15 @@ class PolicyNode(Node):
             self.estop.trigger()
             self._zero()
             self.get_logger().error("E-STOP: commands latched at zero until /meld/estop_release")
+
+    def on_shutdown(self) -> None:
+        """The last command is zero, and the subscribers have it before the node goes."""
+        if self.scale is None:
+            return                               # no weights yet: never commanded anything
+        self._zero()
+        acked = self.cmd_pub.wait_for_all_acked(Duration(seconds=SHUTDOWN_ACK_S))
+        self.get_logger().info("stopping: zero command sent" + ("" if acked else
+                               f" (not acknowledged by every subscriber within {SHUTDOWN_ACK_S} s)"))
 
     def _on_release(self, request, response):
         self.estop.release()
