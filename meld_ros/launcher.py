@@ -7,7 +7,8 @@ run as ``python -m meld_ros.container <module> ... --ros-args [--params-file
 F] --params-file <their overrides>``, one process for them all. Ctrl-C (SIGINT) or SIGTERM is forwarded to every
 node; if a node dies the whole graph is stopped (exit status 1); when the
 graph's main node (the learner) exits, the others are stopped and its status
-is returned. Nodes that do not exit within ``STOP_TIMEOUT_S`` of SIGINT get
+is returned; interrupted (SIGINT, SIGTERM), it returns 130, so that a script
+such as ``./meld demo`` stops instead of going on with a half-trained model. Nodes that do not exit within ``STOP_TIMEOUT_S`` of SIGINT get
 SIGTERM, then SIGKILL: no stray processes are left behind.
 """
 from __future__ import annotations
@@ -149,8 +150,12 @@ def main(argv=None) -> int:
     waiter.start()
     while not stop.is_set() and waiter.is_alive():
         time.sleep(0.1)
+    interrupted = stop.is_set()        # decided before stopping: the waiter then sees the nodes go, status 0
     graph.stop()
-    return 130 if stop.is_set() and "code" not in result else result.get("code", 0)
+    if interrupted:
+        print(f"[meld launch] interrupted: {argv[0]} stopped", flush=True)
+        return 130                     # as a shell reports Ctrl-C: a script running the graph stops too
+    return result.get("code", 0)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def test_sigint_stops_the_whole_graph(tmp_path):
     p.send_signal(signal.SIGINT)
     p.wait(timeout=90)
     out = (tmp_path / "launch.log").read_text()
-    assert p.returncode in (0, 130), out[-3000:]
+    assert p.returncode == 130, out[-3000:]        # interrupted: a script running the graph stops too
     assert "saving a checkpoint" in out
     time.sleep(1.0)
     assert not _strays(str(run)), _strays(str(run))
