@@ -15,7 +15,9 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
 - ``sim_meta_test``: the same without training: the learner node in meta-test
   mode loads ``checkpoint`` (a run directory), ships its weights and runs
   ``trials`` trials per held-out task with the sparse or dense reward the
-  checkpoint's model takes, printing success per episode.
+  checkpoint's model takes, printing success per episode; its weights and
+  results go to ``results_dir`` (default: a new ``<checkpoint>_meta_test/<time>``),
+  never into the run.
 - ``widowx_meta_train`` / ``widowx_meta_test``: the WidowX cable insertion;
   ``use_sim:=true`` puts the MuJoCo bridge behind the hardware's topics,
   ``use_sim:=false`` expects the robot's drivers (cameras on
@@ -95,12 +97,12 @@ def write_member_parameters(spec: NodeSpec, directory: str | Path) -> Path:
 ARGUMENTS = {
     "sim_meta_train": {"env": "point2d", "profile": "cpu", "run_dir": "runs/graph", "overrides": "[]",
                        "params_file": "", "use_sim": "true", "compose": "true"},
-    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "params_file": "", "use_sim": "true",
-                      "compose": "true"},
+    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "results_dir": "", "params_file": "",
+                      "use_sim": "true", "compose": "true"},
     "widowx_meta_train": {"use_sim": "false", "profile": "cpu", "run_dir": "runs/widowx", "overrides": "[]",
                           "params_file": "", "compose": "true"},
-    "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "params_file": "",
-                         "compose": "true"},
+    "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "results_dir": "",
+                         "params_file": "", "compose": "true"},
 }
 
 
@@ -156,5 +158,6 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     else:
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
+            "results_dir": args["results_dir"],
             **sim_time}, main=True))
     return compose(nodes) if composed else nodes

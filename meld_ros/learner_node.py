@@ -12,7 +12,8 @@ weights go:
   observation, reward and action of every stamp (``meld_ros.recorder``) and
   lays the episodes out as ``run_trial`` does;
 - after every training phase: ``weights-<version>.pt`` in the run directory
-  (written atomically) and a latched ``meld_ros/ModelUpdate``; the belief
+  (written atomically; meta-testing writes its weights and results to a
+  directory of its own, ``meta_test_dir``, and leaves the run untouched) and a latched ``meld_ros/ModelUpdate``; the belief
   node switches at its next trial, the policy node keeps the previous
   version's actor for beliefs still in flight;
 - evaluation: trials on the held-out tasks through the same graph (the
@@ -55,6 +56,24 @@ from meld_ros.srv import SetTask
 KEEP_WEIGHT_FILES = 3
 
 
+def meta_test_dir(run_dir: str, results_dir: str = "") -> Path:
+    """Where a meta-test of ``run_dir`` writes (the weights it ships, its results): ``results_dir``, or
+    by default a new ``<run_dir>_meta_test/<time>`` beside the run. Never the run itself: evaluating
+    a run must not change it."""
+    if results_dir:
+        out = Path(results_dir)
+        if out.resolve() == Path(run_dir).resolve():
+            raise ConfigError(f"learner.results_dir is the run directory {run_dir}: meta-testing must not change "
+                              f"the run; choose another directory")
+        return out
+    base = Path(str(Path(run_dir)).rstrip("/") + "_meta_test") / time.strftime("%Y%m%d-%H%M%S")
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
 class TrialError(RuntimeError):
     """The graph did not do what a trial needs (a service missing, an episode that never ended)."""
 
@@ -67,16 +86,18 @@ class LearnerNode(Node):
             if not (Path(self.p.run_dir) / CHECKPOINT_FILE).exists():
                 raise ConfigError(f"learner.run_dir: no checkpoint in {self.p.run_dir} to meta-test")
             self.trainer, _ = load_trained_agent(self.p.run_dir)
+            self.out_dir = meta_test_dir(self.p.run_dir, self.p.results_dir)
             if self.p.env and self.p.env != self.trainer.cfg.train.env:
                 raise ConfigError(f"the checkpoint was trained on {self.trainer.cfg.train.env}, not {self.p.env}")
         else:
             self.trainer = MetaTrainer(load_config(self.p.profile, self.p.override_list()), Path(self.p.run_dir),
                                        resume=True)
+            self.out_dir = Path(self.p.run_dir)
         self.cfg = self.trainer.cfg
         self.trainer.trial_runner = self.run_trial
         self.trainer.on_new_weights = self.ship_weights
         # versions only grow, across restarts too: the nodes switch to the newest
-        self.version = max((int(q.stem.split("-")[1]) for q in Path(self.p.run_dir).glob("weights-*.pt")), default=0)
+        self.version = max((int(q.stem.split("-")[1]) for q in self.out_dir.glob("weights-*.pt")), default=0)
         self._lock = threading.Lock()
         self._episode: EpisodeRecorder | None = None
         self._done = threading.Event()
@@ -192,13 +213,13 @@ class LearnerNode(Node):
     # ---- weights ------------------------------------------------------------------------------
     def ship_weights(self) -> None:
         self.version += 1
-        Path(self.p.run_dir).mkdir(parents=True, exist_ok=True)
-        path = Path(self.p.run_dir).resolve() / f"weights-{self.version}.pt"
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir.resolve() / f"weights-{self.version}.pt"
         sha = self.trainer.export_weights(path, self.version)
         msg = ModelUpdate(version=self.version, path=str(path), sha256=sha)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.update_pub.publish(msg)
-        for old in sorted(Path(self.p.run_dir).glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:
+        for old in sorted(self.out_dir.glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:
             old.unlink(missing_ok=True)
 
     def _wait_for_publishers(self, timeout_s: float = 60.0) -> None:
@@ -221,7 +242,9 @@ class LearnerNode(Node):
         lines = [what] + [f"  episode {e + 1}: success {100 * s:5.1f}%   mean dense return {r:8.2f}"
                           for e, (s, r) in enumerate(zip(result["success_per_episode"], result["return_per_episode"]))]
         print("\n".join(lines), flush=True)
-        (Path(self.p.run_dir) / f"graph_{self.p.mode}.json").write_text(json.dumps(result, indent=1))
+        (self.out_dir / f"graph_{self.p.mode}.json").write_text(json.dumps(result, indent=1))
+        if self.p.mode == "meta_test":
+            print(f"results in {self.out_dir}", flush=True)
         return result
 
 

@@ -133,6 +133,7 @@ class LearnerParams:
     profile: str
     overrides: str
     run_dir: str
+    results_dir: str
     observation_topic: str
     reward_topic: str
     action_topic: str

@@ -31,9 +31,11 @@ def test_train_resume_and_meta_test(tmp_path):
                  "--set", "train.iterations=3")
     assert "resuming" in again.stdout and "iteration 2" in again.stdout
 
+    files = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run.rglob("*")) if p.is_file()}
     test = meld("meta-test", "--run-dir", str(run), "--trials-per-task", "1", "--json", str(tmp_path / "r.json"))
     assert "meta-test point2d on 10 held-out tasks" in test.stdout
     assert len(json.loads((tmp_path / "r.json").read_text())["success_per_episode"]) == 2
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run.rglob("*")) if p.is_file()} == files
 
 
 def test_bad_parameter_and_missing_run_give_clear_errors(tmp_path):

@@ -75,10 +75,22 @@ def test_meta_train_then_meta_test_through_the_graph(tmp_path):
         a2 = last.make_agent().actor(x, deterministic=True)[0]
     assert not torch.allclose(a1, a2)
     assert "using weights version" in out.stdout
+    before = _snapshot(run)
     test = launch("sim_meta_test", f"checkpoint:={run}", "trials:=1", "compose:=false")   # one process per node
     assert test.returncode == 0, test.stdout[-3000:]
     assert "meta-test point2d on 10 held-out tasks (10 trials)" in test.stdout
     assert not _strays(str(run))
+    # evaluating a run leaves it as it was: weights and results went to a directory of their own
+    assert _snapshot(run) == before
+    results = list((tmp_path / "run_meta_test").glob("*/graph_meta_test.json"))
+    assert len(results) == 1 and list(results[0].parent.glob("weights-*.pt"))
+    assert f"results in {results[0].parent}" in test.stdout
+
+
+def _snapshot(directory):
+    """Every file under ``directory``: its content's hash and modification time."""
+    return {str(p.relative_to(directory)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def _start_long_run(tmp_path, run):
