@@ -11,6 +11,7 @@ raises CheckpointError with the reason and leaves every file untouched.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import torch
 
 FORMAT_VERSION = 1
 CHECKPOINT_FILE = "checkpoint.pt"
+LOCK_FILE = ".meld.lock"
 
 
 def replay_file_name(stamp: str) -> str:
@@ -39,6 +41,28 @@ def remove_stale_replays(run_dir: Path, keep: str) -> None:
 
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be used; the message says why."""
+
+
+def lock_run_dir(run_dir: Path):
+    """Hold ``run_dir`` for writing (a lock file inside it, held until the returned file is closed or
+    the process ends). Two trainers on one run directory would overwrite each other's checkpoints and
+    replay; the second gets CheckpointError naming the first's process."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(run_dir / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "?"
+        fh.close()
+        raise CheckpointError(f"{run_dir} is being written by another meld process (pid {holder}); "
+                              f"choose another run directory") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    return fh
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

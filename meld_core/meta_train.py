@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from meld_core.agent import MeldAgent, select_reward
-from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, compare_configs, load_checkpoint,
+from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, compare_configs, load_checkpoint, lock_run_dir,
                                   remove_stale_replays, replay_file_name, replay_path_of, save_checkpoint)
 from meld_core.config import MeldConfig, config_from_dict
 from meld_core.latent_model import LatentModel, policy_input, policy_input_dim
@@ -79,6 +79,7 @@ class MetaTrainer:
         self.trial_runner = self.run_trial_here     # (task_set, task_index, seed, mode) -> Trial
         self.on_new_weights = lambda: None          # called after every training phase
         self._writer = None
+        self._run_dir_lock = None
         #: whether this trainer continues the run its run directory held (loaded from its checkpoint)
         self.resumed = resume and (self.run_dir / CHECKPOINT_FILE).exists()
         if self.resumed:
@@ -229,12 +230,17 @@ class MetaTrainer:
     def _steps_for(self, ratio: float, env_steps: int) -> int:
         return int(round(ratio * env_steps))
 
+    def claim_run_dir(self) -> None:
+        """Hold the run directory for writing (``checkpoint.lock_run_dir``); ``run`` does it first."""
+        if self._run_dir_lock is None:
+            self._run_dir_lock = lock_run_dir(self.run_dir)
+
     def run(self, progress_bar: bool = True, log=print) -> dict:
         from torch.utils.tensorboard import SummaryWriter
         from tqdm import tqdm
 
         t = self.cfg.train
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.claim_run_dir()
         (self.run_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2))
         self._writer = SummaryWriter(str(self.run_dir / "tb"))
         start = time.monotonic() - self.progress.train_time_s

@@ -60,8 +60,8 @@ def _bounded(pending: dict) -> None:
     """Drop the furthest-in-time entries beyond ``PENDING`` (real frames are the earliest ones)."""
     while len(pending) > PENDING:
         del pending[max(pending)]
-from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, ns_of, publisher, serve, stamp_of,
-                                    subscribe)
+from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
+                                    stamp_of, subscribe)
 
 
 class BeliefNode(Node):
@@ -112,6 +112,8 @@ class BeliefNode(Node):
                                f"update in {agent.engine})")
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
+        if not for_this_run(self, self.p.run_id, msg):
+            return
         try:
             version_agent = self._make_agent(load_weights(msg.path, sha256=msg.sha256 or None))
         except CheckpointError as exc:

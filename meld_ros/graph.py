@@ -24,6 +24,11 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   ``/camera/{scene,wrist}/image_raw``, joint states, the velocity controller)
   and the rig's hardware driver.
 
+Every graph takes ``run_id`` (default: a new one per launch, ``new_run_id``):
+the learner names its weights messages with it and the belief and policy
+nodes ignore any other run's, so two graphs on one ROS domain cannot load each
+other's weights (``meld launch`` also gives each graph a domain of its own).
+
 Every graph takes ``compose`` (default true): camera fusion, reward sensing,
 belief and policy, and in simulation the MuJoCo bridge with them (as
 gz_ros2_control runs the controllers inside the simulator), run composed in
@@ -37,6 +42,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,14 +103,21 @@ def write_member_parameters(spec: NodeSpec, directory: str | Path) -> Path:
 
 ARGUMENTS = {
     "sim_meta_train": {"env": "point2d", "profile": "cpu", "run_dir": "runs/graph", "overrides": "[]",
-                       "params_file": "", "use_sim": "true", "compose": "true"},
+                       "params_file": "", "use_sim": "true", "compose": "true",
+                       "run_id": ""},
     "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "results_dir": "", "params_file": "",
-                      "use_sim": "true", "compose": "true"},
+                      "use_sim": "true", "compose": "true", "run_id": ""},
     "widowx_meta_train": {"use_sim": "false", "profile": "cpu", "run_dir": "runs/widowx", "overrides": "[]",
-                          "params_file": "", "compose": "true"},
+                          "params_file": "", "compose": "true", "run_id": ""},
     "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "results_dir": "",
-                         "params_file": "", "compose": "true"},
+                         "params_file": "", "compose": "true", "run_id": ""},
 }
+
+
+def new_run_id() -> str:
+    """A name for one launch of a graph: its learner's weights messages carry it, and its belief and
+    policy nodes take no other run's (two graphs on one ROS domain would load each other's)."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
 
 class GraphError(ValueError):
@@ -135,6 +149,7 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
         raise GraphError(f"unknown env {env!r}; environments: {sorted(ENVIRONMENTS)}")
     cameras = CAMERAS if env in TWO_CAMERA_ENVS else CAMERAS[:1]
     sim_time = {"use_sim_time": use_sim}
+    run = {"run_id": args["run_id"] or new_run_id()}
     nodes = []
     if use_sim:
         nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": "lockstep",
@@ -147,17 +162,16 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     nodes += [
         NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, **sim_time}),
         NodeSpec("reward_sensing", "reward_node", sim_time),
-        NodeSpec("belief", "belief_node", sim_time),
-        NodeSpec("policy", "policy_node", sim_time),
+        NodeSpec("belief", "belief_node", {**sim_time, **run}),
+        NodeSpec("policy", "policy_node", {**sim_time, **run}),
         NodeSpec("reset_rig", "reset_rig_node", sim_time),
     ]
     if graph.endswith("meta_train"):
         nodes.append(NodeSpec("learner", "learner_node", {
             "profile": args["profile"], "run_dir": args["run_dir"], "overrides": args["overrides"],
-            "env": env, "mode": "train", **sim_time}, main=True))
+            "env": env, "mode": "train", **sim_time, **run}, main=True))
     else:
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
-            "results_dir": args["results_dir"],
-            **sim_time}, main=True))
+            "results_dir": args["results_dir"], **sim_time, **run}, main=True))
     return compose(nodes) if composed else nodes

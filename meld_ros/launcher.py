@@ -10,9 +10,16 @@ graph's main node (the learner) exits, the others are stopped and its status
 is returned; interrupted (SIGINT, SIGTERM), it returns 130, so that a script
 such as ``./meld demo`` stops instead of going on with a half-trained model. Nodes that do not exit within ``STOP_TIMEOUT_S`` of SIGINT get
 SIGTERM, then SIGKILL: no stray processes are left behind.
+
+A graph has a ROS domain of its own: ``ROS_DOMAIN_ID`` if it is set (told),
+otherwise the first free one from ``AUTO_DOMAINS``, printed at the start. A
+domain is held by a lock file for as long as the graph runs, so a second graph
+never joins a domain in use by another (two graphs on one domain answer each
+other's services and topics); told a domain in use, ``meld launch`` refuses.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -27,6 +34,43 @@ from pathlib import Path
 from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments, write_member_parameters
 
 STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
+
+#: where a graph looks for a ROS domain of its own when ROS_DOMAIN_ID is not set (0 is every ROS
+#: user's default; Linux allows 0-101)
+AUTO_DOMAINS = (*range(42, 102), *range(1, 42))
+
+
+def _domain_lock(domain: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"meld-ros-domain-{domain}.lock"
+
+
+def claim_domain(told: str | None) -> tuple[int, object]:
+    """A ROS domain for one graph and the open lock file that holds it (closed when the process ends)."""
+    if told:
+        if not told.strip().isdigit() or not (0 <= int(told) <= 101 or 215 <= int(told) <= 232):
+            raise GraphError(f"ROS_DOMAIN_ID must be a number in 0-101 (or 215-232), got {told!r}")
+        candidates = (int(told),)
+    else:
+        candidates = AUTO_DOMAINS
+    for domain in candidates:
+        fh = open(_domain_lock(domain), "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            if told:
+                raise GraphError(f"ROS domain {domain} (ROS_DOMAIN_ID) is used by another meld graph (pid {holder}); "
+                                 f"two graphs on one domain break each other: set another ROS_DOMAIN_ID, or unset "
+                                 f"it to get a free one") from None
+            continue
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        return domain, fh
+    raise GraphError(f"no free ROS domain among {len(candidates)}: set ROS_DOMAIN_ID")
 
 
 def _value(v) -> str:
@@ -61,8 +105,9 @@ def _pump(name: str, stream, out) -> None:
 
 
 class Graph:
-    def __init__(self, specs: list[NodeSpec], params_file: str = "", out=sys.stdout):
+    def __init__(self, specs: list[NodeSpec], params_file: str = "", out=sys.stdout, env: dict | None = None):
         self.specs, self.params_file, self.out = specs, params_file, out
+        self.env = env
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopping = False
         self.scratch = Path(tempfile.mkdtemp(prefix="meld_launch_"))     # containers' parameter files
@@ -70,7 +115,7 @@ class Graph:
     def start(self) -> None:
         for spec in self.specs:
             p = subprocess.Popen(node_command(spec, self.params_file, self.scratch), stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                 stderr=subprocess.STDOUT, text=True, start_new_session=True, env=self.env)
             self.procs[spec.name] = p
             threading.Thread(target=_pump, args=(spec.name, p.stdout, self.out), daemon=True).start()
 
@@ -135,10 +180,15 @@ def main(argv=None) -> int:
         given = parse_arguments(argv[1:])
         specs = build_graph(argv[0], given)
         params_file = resolve_arguments(argv[0], given).get("params_file", "")
+        told = os.environ.get("ROS_DOMAIN_ID", "").strip()
+        domain, _held = claim_domain(told)
     except GraphError as exc:
         print(f"meld launch: {exc}", file=sys.stderr)
         return 2
-    graph = Graph(specs, params_file)
+    print(f"[meld launch] ROS_DOMAIN_ID={domain}" + ("" if told else
+          " (a free domain of its own; to watch this graph from rviz2 or rqt, use the same ROS_DOMAIN_ID; set it "
+          "to choose one)"), flush=True)
+    graph = Graph(specs, params_file, env={**os.environ, "ROS_DOMAIN_ID": str(domain)})
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

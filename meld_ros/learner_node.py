@@ -92,6 +92,7 @@ class LearnerNode(Node):
         else:
             self.trainer = MetaTrainer(load_config(self.p.profile, self.p.override_list()), Path(self.p.run_dir),
                                        resume=True)
+            self.trainer.claim_run_dir()             # before it ships weights into it
             self.out_dir = Path(self.p.run_dir)
         self.cfg = self.trainer.cfg
         self.trainer.trial_runner = self.run_trial
@@ -216,7 +217,7 @@ class LearnerNode(Node):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir.resolve() / f"weights-{self.version}.pt"
         sha = self.trainer.export_weights(path, self.version)
-        msg = ModelUpdate(version=self.version, path=str(path), sha256=sha)
+        msg = ModelUpdate(run_id=self.p.run_id, version=self.version, path=str(path), sha256=sha)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.update_pub.publish(msg)
         for old in sorted(self.out_dir.glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:

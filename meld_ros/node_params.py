@@ -74,6 +74,7 @@ class RewardParams:
 
 @dataclass(frozen=True)
 class BeliefParams:
+    run_id: str
     weights: str
     observation_topic: str
     reward_topic: str
@@ -97,6 +98,7 @@ class BeliefParams:
 
 @dataclass(frozen=True)
 class PolicyParams:
+    run_id: str
     weights: str
     belief_topic: str
     command_topic: str
@@ -127,6 +129,7 @@ class ResetRigParams:
 
 @dataclass(frozen=True)
 class LearnerParams:
+    run_id: str
     mode: str
     env: str
     trials: int

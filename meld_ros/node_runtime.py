@@ -106,6 +106,20 @@ def serve(node, srv_type, name: str, callback):
     return node.create_service(srv_type, name, answering(node, srv_type, name, callback))
 
 
+def for_this_run(node, run_id: str, msg) -> bool:
+    """Whether a ``meld_ros/ModelUpdate`` belongs to the run of ``node`` (its ``run_id`` parameter; ""
+    takes any run's). Two graphs on one ROS domain otherwise load each other's weights. A foreign run
+    is logged once per run id."""
+    if not run_id or msg.run_id == run_id:
+        return True
+    seen = node.__dict__.setdefault("_foreign_runs", set())
+    if msg.run_id not in seen:
+        seen.add(msg.run_id)
+        node.get_logger().warning(f"ignoring weights of another run ({msg.run_id or 'unnamed'!s}, version "
+                                  f"{msg.version}); this node belongs to run {run_id}")
+    return False
+
+
 def entry_point(make_node: Callable[[], "rclpy.node.Node"]) -> Callable[..., int]:
     """A node module's ``main(args=None)``: the node in a process of its own."""
     def main(args=None) -> int:

@@ -39,7 +39,7 @@ from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, publisher, serve, subscribe
+from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, publisher, serve, subscribe
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -100,6 +100,8 @@ class PolicyNode(Node):
         return SetParametersResult(successful=True)
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
+        if not for_this_run(self, self.p.run_id, msg):
+            return
         try:
             self._adopt(load_weights(msg.path, sha256=msg.sha256 or None))
         except (CheckpointError, ValueError) as exc:

@@ -32,11 +32,14 @@ def _strays(marker: str) -> list[str]:
 
 
 def test_graph_descriptions(tmp_path):
-    train = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny", "compose": "false"})
+    train = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny", "compose": "false", "run_id": "r1"})
     names = [n.name for n in train]
     assert names == ["mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy", "reset_rig", "learner"]
     assert train[1].parameters["camera_topics"] == ["/camera/scene/image_raw", "/camera/wrist/image_raw"]
-    composed = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny"})
+    assert {n.name for n in train if n.parameters.get("run_id") == "r1"} == {"belief", "policy", "learner"}
+    runs = {build_graph("sim_meta_train")[-1].parameters["run_id"] for _ in range(3)}
+    assert len(runs) == 3 and "" not in runs                     # a new run id per launch unless given
+    composed = build_graph("sim_meta_train", {"env": "sawyer-peg", "profile": "tiny", "run_id": "r1"})
     assert [n.name for n in composed] == ["control_loop", "reset_rig", "learner"]
     assert composed[0].members == tuple(train[0:5])
     cmd = node_command(composed[0], "p.yaml", tmp_path)
