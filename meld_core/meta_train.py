@@ -231,16 +231,23 @@ class MetaTrainer:
         return int(round(ratio * env_steps))
 
     def claim_run_dir(self) -> None:
-        """Hold the run directory for writing (``checkpoint.lock_run_dir``); ``run`` does it first."""
+        """Hold the run directory for writing (``checkpoint.lock_run_dir``) until ``run`` returns."""
         if self._run_dir_lock is None:
             self._run_dir_lock = lock_run_dir(self.run_dir)
 
     def run(self, progress_bar: bool = True, log=print) -> dict:
+        self.claim_run_dir()
+        try:
+            return self._run(progress_bar, log)
+        finally:
+            self._run_dir_lock.close()
+            self._run_dir_lock = None
+
+    def _run(self, progress_bar: bool, log) -> dict:
         from torch.utils.tensorboard import SummaryWriter
         from tqdm import tqdm
 
         t = self.cfg.train
-        self.claim_run_dir()
         (self.run_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2))
         self._writer = SummaryWriter(str(self.run_dir / "tb"))
         start = time.monotonic() - self.progress.train_time_s
