@@ -13,6 +13,8 @@
    the belief). Median and p99 over ``--frames`` frames (target: p99 <= 10 ms). The bridge runs at
    ``--realtime-factor`` times the robot's control rate to collect frames
    quickly; each frame still goes through the whole chain before the next.
+   This process starts a new episode (``/sim/set_task``) whenever one ends:
+   the realtime bridge senses a reward only within an episode.
 2. Throughput (lockstep mode): control steps per second through the graph
    as ``sim_meta_train`` launches it (nodes under ``use_sim_time``, /clock
    from the bridge), with this process in the learner's place: it resets the
@@ -83,14 +85,12 @@ def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str, onnx: bo
     def adapt(spec: NodeSpec) -> NodeSpec:
         params = dict(spec.parameters)
         if spec.name == "mujoco_bridge":
-            params.update(mode=mode, realtime_factor=factor)
+            params.update(realtime_factor=factor)
         if spec.name in ("belief", "policy"):
             params.update(weights=str(weights), onnxruntime=onnx)
-        if mode == "realtime" and "use_sim_time" in params:
-            params["use_sim_time"] = False             # real time: what the hardware graph runs on
         return NodeSpec(spec.name, spec.module, params, members=tuple(adapt(m) for m in spec.members))
 
-    graph = build_graph("sim_meta_train", {"env": env, "compose": "false"})
+    graph = build_graph("sim_meta_train", {"env": env, "compose": "false", "sim_mode": mode})
     if arm != "none":
         graph = compose(graph, CONTROL_LOOP if arm == "sim" else tuple(n for n in CONTROL_LOOP if n != "mujoco_bridge"))
     return [adapt(spec) for spec in graph if spec.name != "learner"]
@@ -150,15 +150,30 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, a
     node.create_subscription(Action, "/meld/action", on_action, RELIABLE)
     executor = LeanExecutor()      # this process shares the two cores with the graph: block, never poll
     executor.add_node(node)
+    set_task = node.create_client(SetTask, "/sim/set_task")
+    from meld_sim_bridge.registry import make_env
+    probe = make_env(env)
+    episode_s = (probe.episode_length + 1) * probe.control_period / factor
+    episode = {"seed": 0, "next": 0.0}
+
+    def keep_episodes_coming() -> None:
+        if time.monotonic() >= episode["next"]:
+            episode["seed"] += 1
+            set_task.call_async(SetTask.Request(task_set="train", task_id=0, seed=episode["seed"]))
+            episode["next"] = time.monotonic() + episode_s
+
     try:
+        set_task.wait_for_service(timeout_sec=120)
         _discovered(node, ["/meld/action"])
         end = time.monotonic() + 120
         while len(lat["action"]) < 20 and time.monotonic() < end:     # warm-up (discovery, first loads)
+            keep_episodes_coming()
             executor.spin_once(timeout_sec=0.05)
         for v in lat.values():
             v.clear()
         end = time.monotonic() + 600
         while len(lat["action"]) < frames and time.monotonic() < end:
+            keep_episodes_coming()
             executor.spin_once(timeout_sec=0.05)
     finally:
         executor.shutdown()

@@ -23,8 +23,8 @@ command that is not renewed (the bridge's ``command_timeout_s``).
 
 Bad input: malformed images, images of the wrong size, rewards that are not finite or beyond
 ``Reward.MAX_ABS`` and actions of the wrong size are logged and dropped with the node alive; at
-most ``PENDING`` frames wait for their partners (the furthest in time go first), so a flood
-cannot exhaust memory.
+most ``PENDING`` frames wait for their partners (the oldest go first: between episodes of
+real-time operation camera frames keep coming with no reward), so a flood cannot exhaust memory.
 
 Time: an observation older than the last one processed is dropped; ``clock_jump_frames`` of them
 in a row mean the clock jumped back (a restarted camera or simulator, or one frame stamped in the
@@ -57,9 +57,10 @@ PENDING = 64
 
 
 def _bounded(pending: dict) -> None:
-    """Drop the furthest-in-time entries beyond ``PENDING`` (real frames are the earliest ones)."""
+    """Drop the oldest entries beyond ``PENDING``: a frame that found no partner while newer ones came
+    never will (cameras run on between episodes, when no reward is sensed)."""
     while len(pending) > PENDING:
-        del pending[max(pending)]
+        del pending[min(pending)]
 from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
                                     stamp_of, subscribe)
 

@@ -24,6 +24,13 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   ``/camera/{scene,wrist}/image_raw``, joint states, the velocity controller)
   and the rig's hardware driver.
 
+Simulation takes ``sim_mode``: ``lockstep`` (default: the bridge steps once per
+answer of the policy and publishes /clock, every node on simulated time, as
+fast as the graph computes) or ``realtime`` (the bridge steps at the robot's
+control rate on the system clock with whatever command is fresh, zero if none:
+the timing of the hardware, with nodes on the system clock). A parameter file
+cannot change the bridge's mode: the nodes' clocks must match it.
+
 Every graph takes ``run_id`` (default: a new one per launch, ``new_run_id``):
 the learner names its weights messages with it and the belief and policy
 nodes ignore any other run's, so two graphs on one ROS domain cannot load each
@@ -104,13 +111,13 @@ def write_member_parameters(spec: NodeSpec, directory: str | Path) -> Path:
 ARGUMENTS = {
     "sim_meta_train": {"env": "point2d", "profile": "cpu", "run_dir": "runs/graph", "overrides": "[]",
                        "params_file": "", "use_sim": "true", "compose": "true",
-                       "run_id": ""},
+                       "sim_mode": "lockstep", "run_id": ""},
     "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "results_dir": "", "params_file": "",
-                      "use_sim": "true", "compose": "true", "run_id": ""},
+                      "use_sim": "true", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
     "widowx_meta_train": {"use_sim": "false", "profile": "cpu", "run_dir": "runs/widowx", "overrides": "[]",
-                          "params_file": "", "compose": "true", "run_id": ""},
+                          "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
     "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "results_dir": "",
-                         "params_file": "", "compose": "true", "run_id": ""},
+                         "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
 }
 
 
@@ -148,11 +155,14 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     if env not in ENVIRONMENTS:
         raise GraphError(f"unknown env {env!r}; environments: {sorted(ENVIRONMENTS)}")
     cameras = CAMERAS if env in TWO_CAMERA_ENVS else CAMERAS[:1]
-    sim_time = {"use_sim_time": use_sim}
+    if args["sim_mode"] not in ("lockstep", "realtime"):
+        raise GraphError(f"sim_mode must be lockstep or realtime, got {args['sim_mode']!r}")
+    lockstep = use_sim and args["sim_mode"] == "lockstep"
+    sim_time = {"use_sim_time": lockstep}          # realtime simulation runs on the system clock, as hardware
     run = {"run_id": args["run_id"] or new_run_id()}
     nodes = []
     if use_sim:
-        nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": "lockstep",
+        nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": args["sim_mode"],
                                                                        "camera_topics": cameras}))
     elif not graph.startswith("widowx"):
         raise GraphError(f"{graph} is a simulation graph: use_sim must be true")

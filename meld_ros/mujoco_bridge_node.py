@@ -19,8 +19,15 @@ Modes (parameter ``mode``):
   the nodes pair messages by their stamps, not by the clock. Nothing is published
   before the first ``/sim/set_task``; a frame left unanswered is sent again
   (same stamp) every ``republish_s``.
-- ``realtime``: a timer at the control rate steps with the latest command,
-  or zero if none arrived within ``command_timeout_s``; stamps are ROS time.
+- ``realtime``: what the hardware's timing looks like. A timer at the control
+  rate (times ``realtime_factor``) steps with the latest command, or zero if
+  none arrived within ``command_timeout_s`` (a robot never runs on a stale
+  command), and cameras and joint states are published from the start; stamps
+  are ROS time (the graph runs with ``use_sim_time`` false). An episode is
+  steps 0..E from a ``/sim/set_task`` (which also forgets the last command: the
+  arm was homed); the simulator's reward is published for those frames only,
+  so between episodes (no task running) the belief node sees no reward, makes
+  no belief, and the policy's watchdog commands zero.
 
 The stepping itself is ``meld_sim_bridge.stepper.SimStepper`` (no ROS).
 """
@@ -59,8 +66,9 @@ class MujocoBridgeNode(Node):
         serve(self, SetTask, "/sim/set_task", self._on_set_task)
         self._frame: SensorFrame | None = None
         self._frame_ns = -1
+        self._frame_in_episode = False     # its reward is published (steps 0..E of an episode)
         self._published_at = 0.0
-        self._episode_over = False
+        self._episode_over = True          # no episode until the first /sim/set_task
         self._last_command: tuple[float, np.ndarray] | None = None     # (monotonic time, command)
         self.steps = 0
         self._clock_at = -float("inf")     # monotonic time of the last /clock
@@ -70,7 +78,8 @@ class MujocoBridgeNode(Node):
         else:
             subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
             self.create_timer(self.env.control_period / self.p.realtime_factor, self._on_timer)
-            self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0))   # like hardware: running from the start
+            # like hardware: cameras and joints from the start; no task (no reward) until /sim/set_task
+            self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0), in_episode=False)
         self.get_logger().info(f"{self.p.env} in {self.p.mode} mode, {self.stepper.n_cameras} camera(s), "
                                f"control period {self.env.control_period:.3f} s")
 
@@ -82,9 +91,10 @@ class MujocoBridgeNode(Node):
         if self._frame is not None and time.monotonic() - self._published_at >= self.p.republish_s:
             self._send()                              # the same frame, the same stamp
 
-    def _publish(self, frame: SensorFrame, new_episode: bool = False) -> None:
+    def _publish(self, frame: SensorFrame, new_episode: bool = False, in_episode: bool = True) -> None:
         self._frame = frame
         self._frame_ns = self._stamp_ns(frame)
+        self._frame_in_episode = in_episode
         self._send(force_clock=new_episode)
 
     def _send(self, force_clock: bool = False) -> None:
@@ -95,9 +105,10 @@ class MujocoBridgeNode(Node):
             self._clock_at = self._published_at
         for k, (pub, image) in enumerate(zip(self.image_pubs, frame.images)):     # the control path first
             pub.publish(array_to_image(image, stamp, frame_id=f"camera{k}"))
-        truth = Reward(dense=frame.dense, sparse=frame.sparse, success=frame.success, step=frame.step)
-        truth.header.stamp = stamp
-        self.truth_pub.publish(truth)
+        if self._frame_in_episode:
+            truth = Reward(dense=frame.dense, sparse=frame.sparse, success=frame.success, step=frame.step)
+            truth.header.stamp = stamp
+            self.truth_pub.publish(truth)
         js = JointState()
         js.header.stamp = stamp
         js.name = list(frame.joint_names)
@@ -113,8 +124,9 @@ class MujocoBridgeNode(Node):
             self.get_logger().warning(f"command dropped: {exc}")
             return
         self.steps += 1
-        self._episode_over = over
-        self._publish(frame)
+        in_episode = not self._episode_over          # the step that ends the episode is its last frame
+        self._episode_over = self._episode_over or over
+        self._publish(frame, in_episode=in_episode)
 
     def _on_stamped_action(self, msg: Action) -> None:
         if self._frame is None or ns_of(msg.header.stamp) != self._frame_ns:
@@ -139,6 +151,7 @@ class MujocoBridgeNode(Node):
             response.success, response.message = False, str(exc)
             return response
         self._episode_over = False
+        self._last_command = None                       # the arm was homed: no command carries over
         self._publish(self.stepper.reset(task, seed=int(request.seed)), new_episode=True)
         response.success = True
         response.state = TaskState(task_id=request.task_id, task_set=request.task_set, phase="running")

@@ -134,3 +134,25 @@ def test_a_dying_node_stops_the_graph(tmp_path):
     assert p.returncode == 1 and "control_loop died" in out, out[-3000:]
     time.sleep(1.0)
     assert not _strays(str(run))
+
+
+def test_realtime_simulation_meta_trains_and_meta_tests(tmp_path):
+    """sim_mode:=realtime: the bridge steps at the control rate on the system clock with whatever
+    command is fresh (the hardware's timing), every node on the system clock; the graph meta-trains
+    and meta-tests in it. (It was documented but could not be selected, and under use_sim_time every
+    node would have waited for a /clock the realtime bridge never publishes.)"""
+    params = tmp_path / "fast.yaml"               # 4x the robot's rate, to keep the test short
+    params.write_text(yaml.dump({"mujoco_bridge": {"ros__parameters": {"realtime_factor": 4.0}}}))
+    run = tmp_path / "run"
+    out = launch("sim_meta_train", "profile:=tiny", f"run_dir:={run}", "sim_mode:=realtime", f"params_file:={params}",
+                 "overrides:=[train.iterations=1]")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "realtime mode" in out.stdout and "meta-training done" in out.stdout
+    assert "did not finish" not in out.stdout and "dropped" not in out.stdout, out.stdout[-3000:]
+    test = launch("sim_meta_test", f"checkpoint:={run}", "trials:=1", "sim_mode:=realtime", f"params_file:={params}")
+    assert test.returncode == 0 and "meta-test point2d on 10 held-out tasks" in test.stdout, test.stdout[-3000:]
+    specs = build_graph("sim_meta_train", {"sim_mode": "realtime", "compose": "false"})
+    assert specs[0].parameters["mode"] == "realtime"
+    assert all(s.parameters.get("use_sim_time") is False for s in specs[1:] if "use_sim_time" in s.parameters)
+    with pytest.raises(GraphError, match="sim_mode"):
+        build_graph("sim_meta_train", {"sim_mode": "fast"})
