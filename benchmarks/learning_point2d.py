@@ -41,7 +41,7 @@ def run_variant(key: str, budget_s: float | None, threads: int, run_root: Path, 
     if trainer.resumed:
         print(f"{name}: resuming the run in {run_root / key} at {trainer.progress.env_steps} env steps (its "
               f"figures continue it; pass a new --run-root for a fresh run)", flush=True)
-    trainer.run(progress_bar=False)
+    trainer.run()
     train_s = time.monotonic() - t0
     final = trainer.evaluate(trials_per_task=test_trials, seed_offset=2_000_000)
     total_s = time.monotonic() - t0

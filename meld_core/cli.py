@@ -5,7 +5,11 @@
     meld demo [--run-dir runs/demo]   meta-train point-2d (cpu profile), then meta-test
 
 Training resumes from ``--run-dir`` when it holds a checkpoint (``--fresh``
-refuses to touch an existing run instead).
+refuses to touch an existing run instead). Progress (phase, units done and to
+do, time left, the latest held-out success) is one line on stderr, updated in
+place on a terminal. Ctrl-C stops at the next unit of work and saves a
+checkpoint from which the run continues exactly (exit status 130); a second
+Ctrl-C stops at once, leaving the last checkpoint as it was.
 """
 from __future__ import annotations
 
@@ -16,6 +20,12 @@ from pathlib import Path
 
 from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError
 from meld_core.config import ConfigError, load_config
+from meld_core.interruption import Interrupted, StopRequest, stop_on_signals
+from meld_core.progress_report import ProgressReporter
+
+
+def _reporter(args):
+    return ProgressReporter(sys.stderr, mode="log" if args.no_progress else None)
 
 
 def _train(args) -> dict:
@@ -28,10 +38,15 @@ def _train(args) -> dict:
     run_dir = Path(args.run_dir)
     if args.fresh and (run_dir / CHECKPOINT_FILE).exists():
         raise CheckpointError(f"{run_dir} already holds a run; choose another --run-dir or drop --fresh to resume it")
-    trainer = MetaTrainer(cfg, run_dir, resume=True)
+    stop, report = StopRequest(), _reporter(args)
+    stop_on_signals(stop)
+    trainer = MetaTrainer(cfg, run_dir, resume=True, stop=stop, on_progress=None if args.no_progress else report)
     if trainer.resumed:
         print(f"resuming {run_dir} at iteration {trainer.progress.iteration} ({trainer.progress.env_steps} env steps)")
-    result = trainer.run(progress_bar=not args.no_progress)
+    try:
+        result = trainer.run(log=report.line)
+    finally:
+        report.close()
     _print_result(f"meta-train {cfg.train.env} ({cfg.profile}) held-out", result)
     return result
 
@@ -39,8 +54,13 @@ def _train(args) -> dict:
 def _meta_test(args) -> dict:
     from meld_core.meta_train import load_trained_agent
 
-    trainer, _ = load_trained_agent(args.run_dir)
-    result = trainer.evaluate(trials_per_task=args.trials_per_task, seed_offset=args.seed_offset)
+    stop, report = StopRequest(), _reporter(args)
+    stop_on_signals(stop)
+    trainer, _ = load_trained_agent(args.run_dir, stop=stop, on_progress=None if args.no_progress else report)
+    try:
+        result = trainer.evaluate(trials_per_task=args.trials_per_task, seed_offset=args.seed_offset)
+    finally:
+        report.close()
     _print_result(f"meta-test {trainer.cfg.train.env} on {len(trainer.env.held_out_tasks)} held-out tasks", result)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
@@ -63,13 +83,14 @@ def main(argv=None) -> int:
     t.add_argument("--run-dir", required=True, help="where checkpoints, TensorBoard logs and evals go")
     t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a parameter")
     t.add_argument("--fresh", action="store_true", help="fail instead of resuming an existing run")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-progress", action="store_true", help="no progress line")
 
     m = sub.add_parser("meta-test", help="meta-test a trained run on the held-out tasks (Algorithm 2)")
     m.add_argument("--run-dir", required=True)
     m.add_argument("--trials-per-task", type=int, default=None)
     m.add_argument("--seed-offset", type=int, default=2_000_000, help="seeds of the test trials")
     m.add_argument("--json", help="also write the result to this file")
+    m.add_argument("--no-progress", action="store_true", help="no progress line")
 
     d = sub.add_parser("demo", help="meta-train on point-2d with the cpu profile, then meta-test")
     d.add_argument("--run-dir", default="runs/demo")
@@ -84,12 +105,17 @@ def main(argv=None) -> int:
         else:
             _train(argparse.Namespace(env="point2d", profile="cpu", run_dir=args.run_dir, set=[],
                                       fresh=False, no_progress=args.no_progress))
-            _meta_test(argparse.Namespace(run_dir=args.run_dir, trials_per_task=5, seed_offset=2_000_000, json=None))
+            _meta_test(argparse.Namespace(run_dir=args.run_dir, trials_per_task=5, seed_offset=2_000_000, json=None,
+                                          no_progress=args.no_progress))
     except (ConfigError, CheckpointError, ValueError) as exc:
         print(f"meld: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted:
+        print("meld: interrupted; the run was saved where it stopped and continues from there when run again",
+              file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("meld: interrupted; the last checkpoint in the run directory is intact", file=sys.stderr)
+        print("meld: interrupted at once; the last checkpoint in the run directory is intact", file=sys.stderr)
         return 130
     return 0
 

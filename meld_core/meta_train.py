@@ -27,7 +27,9 @@ from meld_core.agent import MeldAgent, select_reward
 from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, compare_configs, load_checkpoint, lock_run_dir,
                                   remove_stale_replays, replay_file_name, replay_path_of, save_checkpoint)
 from meld_core.config import MeldConfig, config_from_dict
+from meld_core.interruption import Interrupted, StopRequest
 from meld_core.latent_model import LatentModel, policy_input, policy_input_dim
+from meld_core.progress_report import Status
 from meld_core.replay import MultiTaskReplay, TransitionCache, Trial
 from meld_core.rollout import run_trial
 from meld_core.sac import SAC
@@ -36,6 +38,13 @@ from meld_sim_bridge.registry import make_env
 #: config keys a resumed run must share with its checkpoint (() = the whole section)
 _FIXED_ON_RESUME = {"model": (), "sac": ("hidden", "policy_input", "cache_transitions"),
                     "train": ("env", "env_kwargs", "episodes_per_trial", "replay_capacity", "seed")}
+
+
+#: the phases of a run, in order within an iteration (``Progress.phase``): pre-training collection and
+#: model steps once, then per iteration collection, training, evaluation (when due), bookkeeping
+PHASES = ("pretrain_collect", "pretrain_train", "collect", "train", "evaluate", "bookkeeping")
+PHASE_NAMES = {"pretrain_collect": "pre-training: collection", "pretrain_train": "pre-training: model",
+               "collect": "collection", "train": "training", "evaluate": "evaluation", "bookkeeping": "saving"}
 
 
 @dataclass
@@ -47,6 +56,9 @@ class Progress:
     pretrained: bool = False
     train_time_s: float = 0.0
     evals: list = field(default_factory=list)
+    phase: str = "pretrain_collect"     #: where the run is (PHASES): a resumed run continues there
+    phase_done: int = 0                 #: units of the phase done (trials, or gradient-step units)
+    collected: list = field(default_factory=list)   #: [success of the last episode, return] of this iteration's trials
 
 
 def build_networks(cfg: MeldConfig, image_shape, action_dim) -> tuple[LatentModel, SAC]:
@@ -56,8 +68,24 @@ def build_networks(cfg: MeldConfig, image_shape, action_dim) -> tuple[LatentMode
 
 
 class MetaTrainer:
-    def __init__(self, cfg: MeldConfig, run_dir: str | Path, resume: bool = True):
+    """Algorithm 1 over a run directory. Collaborators: ``stop`` (a ``StopRequest``: the run stops at
+    the next unit boundary, saves, and raises ``Interrupted``), ``on_progress`` (called with a
+    ``progress_report.Status`` after every unit of work).
+
+    A run is a sequence of phases (``PHASES``) made of units: a trial collected, a gradient-step unit
+    (one model step and the actor-critic steps due with it), an evaluation trial. ``Progress`` records
+    the phase and the units done, the checkpoint saved on a stop records them with the random
+    generators as they were at that boundary, and a resumed run continues from there: the weights,
+    replay and generators it ends with are those of an uninterrupted run, bit for bit (an
+    interrupted evaluation is run again from its start: it draws from its own seeded streams).
+    """
+
+    def __init__(self, cfg: MeldConfig, run_dir: str | Path, resume: bool = True, *,
+                 stop: StopRequest | None = None, on_progress=None):
         self.cfg = cfg
+        self.stop = stop or StopRequest()
+        self.on_progress = on_progress or (lambda status: None)
+        self._clock_start: float | None = None
         self.run_dir = Path(run_dir)
         t = cfg.train
         torch.set_num_threads(t.torch_threads)
@@ -109,17 +137,31 @@ class MetaTrainer:
                          agent=None if mode == "random" else self.agent, rng=self.rng,
                          deterministic=mode == "eval" and self.cfg.train.eval_deterministic)
 
-    def collect(self, n_trials: int, random_policy: bool) -> list[Trial]:
+    def collect(self, n_trials: int, random_policy: bool, phase: str | None = None) -> list[Trial]:
+        """``n_trials`` trials on random training tasks into the replay. With ``phase``, each trial is a
+        unit of it: counted in ``progress.phase_done`` and followed by a stop check. A stop taken
+        during a trial (the graph's trials wait for the graph) leaves the generator as it was before
+        the trial's draws, so the resumed run draws the same task and seed again."""
         trials = []
         self.model.eval()
-        for _ in range(n_trials):
-            ti = int(self.rng.integers(len(self.env.train_tasks)))
-            seed = int(self.rng.integers(2**31 - 1))
-            trial = self.trial_runner("train", ti, seed, "random" if random_policy else "train")
-            self.replay.add(trial)
-            trials.append(trial)
-        self.model.train()
-        self.progress.env_steps += n_trials * self.trial_length
+        try:
+            for _ in range(n_trials):
+                before = self.rng.bit_generator.state
+                try:
+                    ti = int(self.rng.integers(len(self.env.train_tasks)))
+                    seed = int(self.rng.integers(2**31 - 1))
+                    trial = self.trial_runner("train", ti, seed, "random" if random_policy else "train")
+                except Interrupted:
+                    self.rng.bit_generator.state = before
+                    raise
+                self.replay.add(trial)
+                trials.append(trial)
+                self.progress.env_steps += self.trial_length
+                if phase is not None:
+                    self.progress.phase_done += 1
+                    self._unit_done(phase, n_trials + self.progress.phase_done - len(trials), "trials")
+        finally:
+            self.model.train()
         return trials
 
     def _tensors(self, batch: dict) -> dict[str, torch.Tensor]:
@@ -172,56 +214,61 @@ class MetaTrainer:
         self.progress.ac_steps += 1
         return stats
 
-    def train_phase(self, n_model: int, n_ac: int) -> dict:
-        """``n_model`` model steps and ``n_ac`` actor-critic steps, interleaved.
-
-        Each model step's posterior samples (detached) also feed the
-        actor-critic steps scheduled after it, each on a fresh random subset
-        of the batch's transitions; with no model steps, every actor-critic
-        step infers its own posterior without gradients.
-        """
+    def train_phase(self, n_model: int, n_ac: int, phase: str | None = None) -> dict:
+        """``n_model`` model steps and ``n_ac`` actor-critic steps, interleaved, in units: unit i is
+        model step i and the actor-critic steps due by its end (spread evenly), or, with no model
+        steps, one actor-critic step. Each model step's posterior samples (detached) feed the
+        actor-critic steps of its unit, each on a fresh random subset of the batch's transitions;
+        with no model steps, every actor-critic step infers its own posterior without gradients.
+        With ``phase``, the phase resumes at unit ``progress.phase_done`` and every unit is counted
+        there and followed by a stop check. Returns the mean of each statistic over the units run."""
         stats: dict[str, list] = {}
 
         def record(s: dict) -> None:
             for k, v in s.items():
                 stats.setdefault(k, []).append(v)
 
-        done_ac = 0
-        for i in range(max(n_model, 1 if n_ac else 0)):
+        units = n_model if n_model else n_ac
+        start = self.progress.phase_done if phase is not None else 0
+        for i in range(start, units):
             b = self._tensors(self.replay.sample(self.cfg.train.batch_trials, self.rng))
-            latent = None
-            if i < n_model:
+            if n_model:
                 s, latent = self.model_step(b)
                 record(s)
-            # actor-critic steps due by the end of model step i (spread evenly)
-            due = n_ac if n_model == 0 else (n_ac * (i + 1)) // n_model
-            fresh = True
-            while done_ac < due:
-                record(self.ac_step(b, latent, fresh))
-                fresh = False
-                done_ac += 1
-                if n_model == 0 and done_ac < n_ac:
-                    b = self._tensors(self.replay.sample(self.cfg.train.batch_trials, self.rng))
+                for j in range(n_ac * i // n_model, n_ac * (i + 1) // n_model):
+                    record(self.ac_step(b, latent, fresh=j == n_ac * i // n_model))
+            else:
+                record(self.ac_step(b, None))
+            if phase is not None:
+                self.progress.phase_done = i + 1
+                self._unit_done(phase, units, "model steps" if n_model else "actor-critic steps")
         return {k: float(np.mean(v)) for k, v in stats.items()}
 
     # ---- evaluation (Algorithm 2) ---------------------------------------------------------
-    def evaluate(self, trials_per_task: int | None = None, seed_offset: int = 1_000_000) -> dict:
+    def evaluate(self, trials_per_task: int | None = None, seed_offset: int = 1_000_000,
+                 phase: str = "evaluate") -> dict:
         """Meta-test: success per episode of a trial, averaged over held-out tasks.
 
-        Runs under its own RNG streams, so evaluating does not change training.
+        Runs under its own RNG streams, so evaluating does not change training (and an interrupted
+        evaluation gives the same result when run again). Reports every trial as a unit of ``phase``.
         """
         n = trials_per_task or self.cfg.train.eval_trials_per_task
+        total = n * len(self.env.held_out_tasks)
         successes, returns = [], []
         self.model.eval()
-        with torch.random.fork_rng():
-            torch.manual_seed(self.cfg.train.seed + seed_offset)
-            for ti in range(len(self.env.held_out_tasks)):
-                for j in range(n):
-                    trial = self.trial_runner("held_out", ti, seed_offset + 1000 * ti + j, "eval")
-                    successes.append(trial.episode_success(self.env.episode_length))
-                    E = self.env.episode_length
-                    returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum()) for e in range(self.episodes)])
-        self.model.train()
+        try:
+            with torch.random.fork_rng():
+                torch.manual_seed(self.cfg.train.seed + seed_offset)
+                for ti in range(len(self.env.held_out_tasks)):
+                    for j in range(n):
+                        trial = self.trial_runner("held_out", ti, seed_offset + 1000 * ti + j, "eval")
+                        successes.append(trial.episode_success(self.env.episode_length))
+                        E = self.env.episode_length
+                        returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum())
+                                        for e in range(self.episodes)])
+                        self._unit_done(phase, total, "trials", done=len(successes))
+        finally:
+            self.model.train()
         succ, ret = np.array(successes, float), np.array(returns)
         return {"success_per_episode": succ.mean(0).tolist(), "return_per_episode": ret.mean(0).tolist(),
                 "trials": len(successes)}
@@ -235,67 +282,128 @@ class MetaTrainer:
         if self._run_dir_lock is None:
             self._run_dir_lock = lock_run_dir(self.run_dir)
 
-    def run(self, progress_bar: bool = True, log=print) -> dict:
+    def run(self, log=print) -> dict:
+        """Meta-train to the end (iterations or time budget) and return the last held-out evaluation.
+        A requested stop saves the run where it is and raises ``Interrupted``."""
         self.claim_run_dir()
         try:
-            return self._run(progress_bar, log)
+            return self._run(log)
         finally:
             self._run_dir_lock.close()
             self._run_dir_lock = None
 
-    def _run(self, progress_bar: bool, log) -> dict:
-        from torch.utils.tensorboard import SummaryWriter
-        from tqdm import tqdm
+    def _elapsed(self) -> float:
+        return time.monotonic() - self._clock_start
 
-        t = self.cfg.train
+    def _unit_done(self, phase: str, total: int, unit: str, done: int | None = None) -> None:
+        """After every unit of work: the time spent, the progress report, the stop check."""
+        if self._clock_start is not None:
+            self.progress.train_time_s = self._elapsed()
+        self.on_progress(self.status(phase, self.progress.phase_done if done is None else done, total, unit))
+        self.stop.check()
+
+    def status(self, phase: str, done: int, total: int, unit: str) -> Status:
+        """Where the run is, for a progress line (``progress_report``)."""
+        t, p = self.cfg.train, self.progress
+        elapsed = p.train_time_s
+        left = None
+        if phase == "evaluate" and self._clock_start is None:          # a meta-test on its own
+            rate = elapsed / done if done else None
+            left = None if rate is None else rate * (total - done)
+        else:
+            estimates = []
+            if t.time_budget_s is not None:
+                estimates.append(max(0.0, t.time_budget_s - elapsed))
+            if p.iteration > 0:
+                estimates.append(elapsed / p.iteration * (t.iterations - p.iteration))
+            left = min(estimates) if estimates else None
+        last = p.evals[-1] if p.evals else None
+        job = (f"meta-train {t.env} ({self.cfg.profile})" if self._clock_start is not None
+               else f"meta-test {t.env}")
+        return Status(job=job, phase=PHASE_NAMES.get(phase, phase), done=done, total=total, unit=unit,
+                      iteration=p.iteration if self._clock_start is not None else None,
+                      iterations=t.iterations if t.time_budget_s is None and self._clock_start is not None else None,
+                      env_steps=p.env_steps if self._clock_start is not None else None, elapsed_s=elapsed,
+                      left_s=left, success=last["success_per_episode"] if last else None,
+                      success_at=last["iteration"] if last else None)
+
+    def _run(self, log) -> dict:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.json").write_text(json.dumps(self.cfg.to_dict(), indent=2))
         self._writer = SummaryWriter(str(self.run_dir / "tb"))
-        start = time.monotonic() - self.progress.train_time_s
-        if not self.progress.pretrained:
-            if self.replay.num_trials() < t.pretrain_trials:
-                self.collect(t.pretrain_trials - self.replay.num_trials(), random_policy=True)
-            stats = self.train_phase(t.pretrain_model_steps, 0)
-            self.on_new_weights()
-            self.progress.pretrained = True
-            self._log_scalars(stats, "pretrain")
-            self.progress.train_time_s = time.monotonic() - start
+        self._clock_start = time.monotonic() - self.progress.train_time_s
+        try:
+            self._advance(log)
+            result = self.progress.evals[-1] if self.progress.evals else None
+            if not self.progress.evals or self.progress.evals[-1]["iteration"] != self.progress.iteration:
+                result = self._evaluate_and_log()          # the run's final held-out evaluation
+            self.progress.train_time_s = self._elapsed()
             self.save()
-        bar = tqdm(total=t.iterations, initial=self.progress.iteration, disable=not progress_bar,
-                   desc=f"meld {t.env}", unit="it", dynamic_ncols=True)
-        result = self.progress.evals[-1] if self.progress.evals else None
-        while self.progress.iteration < t.iterations:
-            if t.time_budget_s is not None and time.monotonic() - start >= t.time_budget_s:
-                log(f"time budget of {t.time_budget_s:.0f} s reached")
-                break
-            t0 = time.monotonic()
-            trials = self.collect(t.trials_per_iteration, random_policy=False)
-            t1 = time.monotonic()
-            n_env = len(trials) * self.trial_length
-            stats = self.train_phase(self._steps_for(t.model_steps_per_env_step, n_env),
-                                     self._steps_for(t.ac_steps_per_env_step, n_env))
-            self.on_new_weights()
-            stats["time/collect_s"], stats["time/train_s"] = t1 - t0, time.monotonic() - t1
-            stats["train/success_last_episode"] = float(np.mean([tr.episode_success(self.env.episode_length)[-1] for tr in trials]))
-            stats["train/return"] = float(np.mean([tr.dense[1:].sum() for tr in trials]))
-            self.progress.iteration += 1
-            self.progress.train_time_s = time.monotonic() - start
-            self._log_scalars(stats)
-            it = self.progress.iteration
-            if it % t.eval_every == 0 or it == t.iterations:
-                result = self._evaluate_and_log()
-                bar.set_postfix(success="/".join(f"{s:.2f}" for s in result["success_per_episode"]),
-                                loss=f"{stats.get('model/loss', float('nan')):.1f}")
-            if it % t.log_images_every == 0:
-                self._log_reconstruction()
-            if it % t.checkpoint_every == 0:
+            return result
+        except Interrupted:
+            self.progress.train_time_s = self._elapsed()
+            self.save()
+            log(f"stopped ({self.stop.reason}) in {PHASE_NAMES[self.progress.phase]} after "
+                f"{self.progress.phase_done} units of it; saved: the run continues from there")
+            raise
+        finally:
+            self._writer.close()
+
+    def _advance(self, log) -> None:
+        """Run the phases from where ``progress`` says the run is, to the end of the run."""
+        t, p = self.cfg.train, self.progress
+        while True:
+            if p.phase == "pretrain_collect":
+                self.collect(max(0, t.pretrain_trials - self.replay.num_trials()), random_policy=True,
+                             phase="pretrain_collect")
+                self._enter("pretrain_train")
+            elif p.phase == "pretrain_train":
+                stats = self.train_phase(t.pretrain_model_steps, 0, phase="pretrain_train")
+                self.on_new_weights()
+                p.pretrained = True
+                self._log_scalars(stats, "pretrain")
+                self._enter("collect")
                 self.save()
-            bar.update(1)
-        bar.close()
-        if not self.progress.evals or self.progress.evals[-1]["iteration"] != self.progress.iteration:
-            result = self._evaluate_and_log()
-        self.save()
-        self._writer.close()
-        return result
+            elif p.phase == "collect":
+                if p.iteration >= t.iterations:
+                    return
+                if t.time_budget_s is not None and self._elapsed() >= t.time_budget_s:
+                    log(f"time budget of {t.time_budget_s:.0f} s reached")
+                    return
+                if p.phase_done == 0:
+                    p.collected = []
+                trials = self.collect(t.trials_per_iteration - p.phase_done, random_policy=False, phase="collect")
+                p.collected += [[float(tr.episode_success(self.env.episode_length)[-1]), float(tr.dense[1:].sum())]
+                                for tr in trials]
+                self._enter("train")
+            elif p.phase == "train":
+                n_env = t.trials_per_iteration * self.trial_length
+                stats = self.train_phase(self._steps_for(t.model_steps_per_env_step, n_env),
+                                         self._steps_for(t.ac_steps_per_env_step, n_env), phase="train")
+                self.on_new_weights()
+                stats["train/success_last_episode"] = float(np.mean([c[0] for c in p.collected]))
+                stats["train/return"] = float(np.mean([c[1] for c in p.collected]))
+                p.iteration += 1
+                self._log_scalars(stats)
+                due = p.iteration % t.eval_every == 0 or p.iteration == t.iterations
+                self._enter("evaluate" if due else "bookkeeping")
+            elif p.phase == "evaluate":
+                self._evaluate_and_log()
+                self._enter("bookkeeping")
+            elif p.phase == "bookkeeping":
+                if p.iteration % t.log_images_every == 0:
+                    self._log_reconstruction()
+                self._enter("collect")
+                if p.iteration % t.checkpoint_every == 0:
+                    self.save()
+            else:
+                raise CheckpointError(f"unknown phase {p.phase!r} in the checkpoint")
+
+    def _enter(self, phase: str) -> None:
+        self.progress.phase, self.progress.phase_done = phase, 0
+        self.progress.train_time_s = self._elapsed()
 
     def _log_scalars(self, stats: dict, prefix: str | None = None) -> None:
         step = self.progress.env_steps
@@ -350,7 +458,8 @@ class MetaTrainer:
             "alpha_opt": self.sac.alpha_opt.state_dict(),
             "progress": {"iteration": p.iteration, "env_steps": p.env_steps, "model_steps": p.model_steps,
                          "ac_steps": p.ac_steps, "pretrained": p.pretrained, "train_time_s": p.train_time_s,
-                         "evals_json": json.dumps(p.evals)},
+                         "evals_json": json.dumps(p.evals), "phase": p.phase, "phase_done": p.phase_done,
+                         "collected_json": json.dumps(p.collected)},
             "cache": self.cache.state_dict() if self.cache is not None else {},
             "torch_rng": torch.get_rng_state(),
             "numpy_rng_json": json.dumps(self.rng.bit_generator.state),
@@ -381,6 +490,9 @@ class MetaTrainer:
             self.sac.alpha_opt.load_state_dict(payload["alpha_opt"])
             prog = dict(payload["progress"])
             evals = json.loads(prog.pop("evals_json"))
+            prog["collected"] = json.loads(prog.pop("collected_json", "[]"))
+            if "phase" not in prog:             # a checkpoint from before phases were recorded (saved between them)
+                prog["phase"] = "collect" if prog.get("pretrained") else "pretrain_collect"
             if self.cache is not None:
                 self.cache.load_state_dict(payload["cache"])
             torch.set_rng_state(payload["torch_rng"])
@@ -391,11 +503,12 @@ class MetaTrainer:
         self.progress = Progress(evals=evals, **prog)
 
 
-def load_trained_agent(run_dir: str | Path) -> tuple[MetaTrainer, dict]:
-    """A trainer restored from ``run_dir`` with its saved configuration (for meta-testing)."""
+def load_trained_agent(run_dir: str | Path, **collaborators) -> tuple[MetaTrainer, dict]:
+    """A trainer restored from ``run_dir`` with its saved configuration (for meta-testing);
+    ``collaborators``: MetaTrainer's ``stop`` and ``on_progress``."""
     payload = load_checkpoint(Path(run_dir) / CHECKPOINT_FILE)
     try:
         cfg = config_from_dict(payload["config"])
     except Exception as exc:
         raise CheckpointError(f"checkpoint in {run_dir} holds an unreadable configuration: {exc}") from None
-    return MetaTrainer(cfg, run_dir, resume=True), payload
+    return MetaTrainer(cfg, run_dir, resume=True, **collaborators), payload

@@ -9,7 +9,9 @@ node; if a node dies the whole graph is stopped (exit status 1); when the
 graph's main node (the learner) exits, the others are stopped and its status
 is returned; interrupted (SIGINT, SIGTERM), it returns 130, so that a script
 such as ``./meld demo`` stops instead of going on with a half-trained model. Nodes that do not exit within ``STOP_TIMEOUT_S`` of SIGINT get
-SIGTERM, then SIGKILL: no stray processes are left behind.
+SIGTERM, then SIGKILL: no stray processes are left behind, not even when the
+runner itself is killed (each node is asked by the kernel to take SIGTERM when
+its runner dies: ``prctl(PR_SET_PDEATHSIG)``).
 
 A graph has a ROS domain of its own: ``ROS_DOMAIN_ID`` if it is set (told),
 otherwise the first free one from ``AUTO_DOMAINS``, printed at the start. A
@@ -19,6 +21,7 @@ other's services and topics); told a domain in use, ``meld launch`` refuses.
 """
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import os
@@ -31,6 +34,7 @@ import threading
 import time
 from pathlib import Path
 
+from meld_core.progress_report import LIVE_ENV, PREFIX, StatusBoard
 from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments, write_member_parameters
 
 STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
@@ -38,6 +42,19 @@ STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay)
 #: where a graph looks for a ROS domain of its own when ROS_DOMAIN_ID is not set (0 is every ROS
 #: user's default; Linux allows 0-101)
 AUTO_DOMAINS = (*range(42, 102), *range(1, 42))
+
+
+_PR_SET_PDEATHSIG = 1
+try:                                  # resolved before any fork: the child only calls it
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):     # not Linux
+    _prctl = None
+
+
+def _die_with_runner() -> None:
+    """In the node's process, before it runs: SIGTERM when the runner that started it dies."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _domain_lock(domain: int) -> Path:
@@ -98,16 +115,19 @@ def node_command(spec: NodeSpec, params_file: str = "", scratch: Path | None = N
     return cmd
 
 
-def _pump(name: str, stream, out) -> None:
-    for line in iter(stream.readline, ""):
-        out.write(f"[{name}] {line}")
-        out.flush()
-
-
 class Graph:
+    """The graph's processes. Their output goes to ``out`` line by line, each prefixed with its node's
+    name; on a terminal, progress lines (``progress_report.PREFIX``) are shown in place on one status
+    line at the bottom instead, and the processes are told so (``MELD_PROGRESS_LIVE=1``: they report
+    often; elsewhere, every half minute)."""
+
     def __init__(self, specs: list[NodeSpec], params_file: str = "", out=sys.stdout, env: dict | None = None):
-        self.specs, self.params_file, self.out = specs, params_file, out
-        self.env = env
+        self.specs, self.params_file = specs, params_file
+        self.console = StatusBoard(out)
+        self.live = bool(getattr(out, "isatty", lambda: False)())
+        self.env = dict(os.environ if env is None else env)
+        if self.live:
+            self.env[LIVE_ENV] = "1"
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopping = False
         self.scratch = Path(tempfile.mkdtemp(prefix="meld_launch_"))     # containers' parameter files
@@ -115,9 +135,17 @@ class Graph:
     def start(self) -> None:
         for spec in self.specs:
             p = subprocess.Popen(node_command(spec, self.params_file, self.scratch), stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, start_new_session=True, env=self.env)
+                                 stderr=subprocess.STDOUT, text=True, start_new_session=True, env=self.env,
+                                 preexec_fn=_die_with_runner)
             self.procs[spec.name] = p
-            threading.Thread(target=_pump, args=(spec.name, p.stdout, self.out), daemon=True).start()
+            threading.Thread(target=self._pump, args=(spec.name, p.stdout), daemon=True).start()
+
+    def _pump(self, name: str, stream) -> None:
+        for line in iter(stream.readline, ""):
+            if self.live and line.startswith(PREFIX):
+                self.console.status(name, line[len(PREFIX):].rstrip("\n"))
+            else:
+                self.console.line(f"[{name}] {line}")
 
     def stop(self) -> None:
         self.stopping = True
@@ -125,6 +153,7 @@ class Graph:
             self._signal_until_gone()
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
+            self.console.close()
 
     def _signal_until_gone(self) -> None:
         for sig, wait in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
@@ -151,9 +180,9 @@ class Graph:
                 if self.stopping:
                     return 0
                 if name == main:
-                    self.out.write(f"[meld launch] {name} finished ({code}); stopping the graph\n")
+                    self.console.line(f"[meld launch] {name} finished ({code}); stopping the graph")
                     return code
-                self.out.write(f"[meld launch] {name} died ({code}); stopping the graph\n")
+                self.console.line(f"[meld launch] {name} died ({code}); stopping the graph")
                 return 1
             time.sleep(0.1)
 
@@ -193,8 +222,8 @@ def main(argv=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     graph.start()
-    print(f"[meld launch] {argv[0]}: " + ", ".join(
-        s.name + (f" ({', '.join(m.name for m in s.members)})" if s.members else "") for s in specs), flush=True)
+    graph.console.line(f"[meld launch] {argv[0]}: " + ", ".join(
+        s.name + (f" ({', '.join(m.name for m in s.members)})" if s.members else "") for s in specs))
     result = {}
     waiter = threading.Thread(target=lambda: result.setdefault("code", graph.wait()), daemon=True)
     waiter.start()

@@ -27,7 +27,6 @@ thread (the graph is idle between episodes).
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import threading
 import time
@@ -43,6 +42,8 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
 from meld_core.config import ConfigError, load_config
+from meld_core.interruption import Interrupted, StopRequest, stop_on_signals
+from meld_core.progress_report import ProgressReporter
 from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError
 from meld_core.meta_train import MetaTrainer, load_trained_agent
 from meld_ros.images import ImageError, image_to_array
@@ -79,19 +80,25 @@ class TrialError(RuntimeError):
 
 
 class LearnerNode(Node):
-    def __init__(self):
+    """``stop``: a StopRequest (main() sets it from SIGINT/SIGTERM); the trainer stops at the next unit
+    of work and saves, and the node's own waits (services, episodes, discovery) end at once."""
+
+    def __init__(self, stop: StopRequest | None = None):
         super().__init__("learner")
         self.p: LearnerParams = declare(self, LearnerParams)
+        self.stop = stop or StopRequest()
+        self.report = ProgressReporter(sys.stdout)
+        collaborators = {"stop": self.stop, "on_progress": self.report}
         if self.p.mode == "meta_test":
             if not (Path(self.p.run_dir) / CHECKPOINT_FILE).exists():
                 raise ConfigError(f"learner.run_dir: no checkpoint in {self.p.run_dir} to meta-test")
-            self.trainer, _ = load_trained_agent(self.p.run_dir)
+            self.trainer, _ = load_trained_agent(self.p.run_dir, **collaborators)
             self.out_dir = meta_test_dir(self.p.run_dir, self.p.results_dir)
             if self.p.env and self.p.env != self.trainer.cfg.train.env:
                 raise ConfigError(f"the checkpoint was trained on {self.trainer.cfg.train.env}, not {self.p.env}")
         else:
             self.trainer = MetaTrainer(load_config(self.p.profile, self.p.override_list()), Path(self.p.run_dir),
-                                       resume=True)
+                                       resume=True, **collaborators)
             self.trainer.claim_run_dir()             # before it ships weights into it
             self.out_dir = Path(self.p.run_dir)
         self.cfg = self.trainer.cfg
@@ -134,10 +141,23 @@ class LearnerNode(Node):
         self._record(lambda ep: ep.add_action(ns_of(msg.header.stamp), list(msg.normalized)))
 
     # ---- trials (main thread) --------------------------------------------------------------
-    def _call(self, client, request, what: str):
-        if not client.wait_for_service(timeout_sec=30.0):
-            raise TrialError(f"{what}: service {client.srv_name} not available")
-        result = client.call(request, timeout_sec=30.0)
+    def _call(self, client, request, what: str, timeout_s: float = 30.0):
+        """A service call from the main thread (the executor spins in its own), ended by a stop request."""
+        end = time.monotonic() + timeout_s
+        while not client.service_is_ready():
+            if self.stop.wait(0.1):
+                raise Interrupted(self.stop.reason)
+            if time.monotonic() > end:
+                raise TrialError(f"{what}: service {client.srv_name} not available")
+        future = client.call_async(request)
+        while not future.done():
+            if self.stop.wait(0.05):
+                client.remove_pending_request(future)
+                raise Interrupted(self.stop.reason)
+            if time.monotonic() > end:
+                client.remove_pending_request(future)
+                raise TrialError(f"{what}: no answer from {client.srv_name} within {timeout_s:.0f} s")
+        result = future.result()
         if result is None or not result.success:
             raise TrialError(f"{what} failed: {getattr(result, 'message', 'no answer')}")
         return result
@@ -190,6 +210,8 @@ class LearnerNode(Node):
         ``episode_timeout_s``, or at once if the executor thread that records it has stopped."""
         end = time.monotonic() + self.p.episode_timeout_s
         while not self._done.wait(timeout=0.2):
+            if self.stop.requested:
+                raise Interrupted(self.stop.reason)
             if self.spinner is not None and not self.spinner.is_alive():
                 raise TrialError(f"{what}: the learner's executor thread has stopped; nothing more is recorded")
             if time.monotonic() > end:
@@ -224,22 +246,27 @@ class LearnerNode(Node):
             old.unlink(missing_ok=True)
 
     def _wait_for_publishers(self, timeout_s: float = 60.0) -> None:
-        """Until the topics it records have publishers (see node_runtime.wait_for_publishers)."""
+        """Until the topics it records have publishers (node_runtime.wait_for_publishers)."""
         missing = wait_for_publishers(self, [self.p.observation_topic, self.p.reward_topic, self.p.action_topic],
-                                      timeout_s)
+                                      timeout_s, pause=self.stop.wait)
+        self.stop.check()
         if missing:
             raise TrialError(f"no publisher on {missing} after {timeout_s:.0f} s: is the graph running?")
 
     def main(self) -> dict:
         self._wait_for_publishers()
         self.ship_weights()                              # version 1: the current (maybe untrained) weights
-        if self.p.mode == "meta_test":
-            tr = self.trainer
-            result = tr.evaluate(trials_per_task=self.p.trials, seed_offset=2_000_000)
-            what = f"meta-test {tr.cfg.train.env} on {len(tr.env.held_out_tasks)} held-out tasks ({result['trials']} trials)"
-        else:
-            result = self.trainer.run(progress_bar=False, log=self.get_logger().info)
-            what = "meta-training done: held-out"
+        try:
+            if self.p.mode == "meta_test":
+                tr = self.trainer
+                result = tr.evaluate(trials_per_task=self.p.trials, seed_offset=2_000_000)
+                what = (f"meta-test {tr.cfg.train.env} on {len(tr.env.held_out_tasks)} held-out tasks "
+                        f"({result['trials']} trials)")
+            else:
+                result = self.trainer.run(log=self.get_logger().info)
+                what = "meta-training done: held-out"
+        finally:
+            self.report.close()
         lines = [what] + [f"  episode {e + 1}: success {100 * s:5.1f}%   mean dense return {r:8.2f}"
                           for e, (s, r) in enumerate(zip(result["success_per_episode"], result["return_per_episode"]))]
         print("\n".join(lines), flush=True)
@@ -250,16 +277,16 @@ class LearnerNode(Node):
 
 
 def main(args=None) -> int:
-    # SIGINT/SIGTERM interrupt the main thread (training or waiting for an episode) with
-    # KeyboardInterrupt; a checkpoint is saved before the node exits. rclpy's own handlers would
-    # shut the context down under the main thread's feet instead.
+    # SIGINT/SIGTERM request a stop (meld_core.interruption): training stops at the next unit of work
+    # and saves a checkpoint the run continues from exactly; a second signal stops at once. rclpy's
+    # own handlers would shut the context down under the main thread's feet instead.
     rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.default_int_handler)
+    stop = StopRequest()
+    stop_on_signals(stop)
     node = spinner = None
     executor = LeanExecutor()
     try:
-        node = LearnerNode()
+        node = LearnerNode(stop)
         executor.add_node(node)
         spinner = node.spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
@@ -271,13 +298,11 @@ def main(args=None) -> int:
     except TrialError as exc:
         print(f"[learner] {exc}", file=sys.stderr)
         return 1
+    except Interrupted:
+        return 130                  # the trainer saved where it stopped (meta-testing has nothing to save)
     except (KeyboardInterrupt, ExternalShutdownException):
-        if node is not None and node.p.mode == "train":
-            for sig in (signal.SIGINT, signal.SIGTERM):          # let the save finish
-                signal.signal(sig, signal.SIG_IGN)
-            print("[learner] interrupted: saving a checkpoint", flush=True)
-            node.trainer.save()
-        return 0
+        print("[learner] stopped at once: the last checkpoint is as it was", flush=True)
+        return 130
     finally:
         executor.shutdown(timeout_sec=1.0)
         if spinner is not None:

@@ -69,16 +69,20 @@ def ns_of(stamp) -> int:
     return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
-def wait_for_publishers(node, topics: list[str], timeout_s: float) -> list[str]:
+def wait_for_publishers(node, topics: list[str], timeout_s: float, pause=None) -> list[str]:
     """Until discovery has found a publisher on every topic (at most ``timeout_s``); the topics still
     without one. A recorder needs this: a lockstep episode runs in a fraction of a second and only
-    its current frame is ever re-sent, so a frame sent before discovery is lost to it."""
+    its current frame is ever re-sent, so a frame sent before discovery is lost to it. ``pause(s)``
+    waits between looks (default: sleep); when it returns True, the waiting ends there."""
     end = time.monotonic() + timeout_s
     while True:
         missing = [t for t in topics if node.count_publishers(t) == 0]
         if not missing or time.monotonic() > end:
             return missing
-        time.sleep(0.1)
+        if pause is None:
+            time.sleep(0.1)
+        elif pause(0.1):
+            return missing
 
 
 #: the intra-process routing of the nodes being composed into this process (None: one node per process)

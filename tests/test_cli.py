@@ -63,3 +63,28 @@ def test_train_on_a_two_camera_environment(tmp_path):
     assert "episode 1: success" in out.stdout and "episode 2: success" in out.stdout
     config = json.loads((run / "config.json").read_text())
     assert config["train"]["env"] == "widowx-cable"
+
+
+def test_progress_and_ctrl_c(tmp_path):
+    """meld train reports its progress (phase, units, time, held-out success) on stderr; Ctrl-C stops it
+    at the next unit of work with a checkpoint the run continues from (exit status 130)."""
+    import signal
+    import time
+    run = tmp_path / "run"
+    env = {**os.environ, "MUJOCO_GL": "egl"}
+    p = subprocess.Popen([sys.executable, "-m", "meld_core.cli", "train", "--profile", "tiny", "--run-dir", str(run),
+                          "--set", "train.iterations=100000"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run / "evals.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, out + err
+    assert "saved where it stopped" in err
+    progress = [line for line in err.splitlines() if line.startswith("progress: ")]
+    assert progress and progress[0].startswith("progress: meta-train point2d (tiny) | iteration 0/100000 | pre-training")
+    assert any("held-out success" in line for line in progress), err
+    again = meld("train", "--profile", "tiny", "--run-dir", str(run), "--no-progress", "--set", "train.iterations=100000",
+                 "--set", "train.time_budget_s=1")
+    assert "resuming" in again.stdout and "episode 1: success" in again.stdout

@@ -17,14 +17,14 @@ def _params(trainer):
 def test_checkpoint_round_trip_continues_bit_identically(tmp_path, extra):
     cfg2 = load_config("tiny", {"train.iterations": 2, **extra})
     straight = MetaTrainer(cfg2, tmp_path / "straight", resume=False)
-    straight.run(progress_bar=False)
+    straight.run()
 
     cfg1 = load_config("tiny", {"train.iterations": 1, **extra})
-    MetaTrainer(cfg1, tmp_path / "split", resume=False).run(progress_bar=False)
+    MetaTrainer(cfg1, tmp_path / "split", resume=False).run()
     assert not straight.resumed
     resumed = MetaTrainer(cfg2, tmp_path / "split", resume=True)
     assert resumed.progress.iteration == 1 and resumed.resumed
-    resumed.run(progress_bar=False)
+    resumed.run()
 
     a, b = _params(straight), _params(resumed)
     assert a.keys() == b.keys()
@@ -41,7 +41,7 @@ def test_checkpoint_round_trip_continues_bit_identically(tmp_path, extra):
 @pytest.fixture
 def trained_run(tmp_path):
     cfg = load_config("tiny", {"train.iterations": 1})
-    MetaTrainer(cfg, tmp_path / "run", resume=False).run(progress_bar=False)
+    MetaTrainer(cfg, tmp_path / "run", resume=False).run()
     return cfg, tmp_path / "run"
 
 
@@ -114,7 +114,7 @@ def test_two_stage_sparse_scheme_starts_from_stage1_data(trained_run, tmp_path):
     b = stage2._tensors(stage2.replay.sample(2, np.random.default_rng(0)))
     assert torch.equal(b["reward_in"], torch.from_numpy(stage2.replay.sample(2, np.random.default_rng(0))["sparse"]))
     assert torch.equal(b["reward_target"], b["critic_reward"])
-    result = stage2.run(progress_bar=False)
+    result = stage2.run()
     assert len(result["success_per_episode"]) == 2
 
 
@@ -124,7 +124,58 @@ def test_belief_as_policy_input(tmp_path):
     trainer = MetaTrainer(cfg, tmp_path / "run", resume=False)
     D = cfg.model.z1_dim + cfg.model.z2_dim
     assert trainer.sac.actor.net[0].in_features == 2 * D
-    result = trainer.run(progress_bar=False)
+    result = trainer.run()
     assert len(result["success_per_episode"]) == 2
     with pytest.raises(CheckpointError, match="sac.policy_input"):
         MetaTrainer(load_config("tiny", {"train.iterations": 1}), tmp_path / "run", resume=True)
+
+
+PHASE_CASES = [("pretrain_collect", 1), ("pretrain_train", 2), ("collect", 1), ("train", 2), ("evaluate", 3)]
+
+
+@pytest.mark.parametrize("phase,after", PHASE_CASES, ids=[p for p, _ in PHASE_CASES])
+def test_a_run_stopped_in_any_phase_resumes_bit_identically(tmp_path, phase, after):
+    """A stop (Ctrl-C) is taken at the next unit of work, saved there, and the resumed run ends with
+    the weights, replay, generators, counters and evaluations of a run that never stopped. (Before,
+    a stop during pre-training saved 'not pre-trained, 0 s spent' and the resumed run did all of
+    pre-training again.)"""
+    from meld_core.checkpoint import load_checkpoint
+    from meld_core.interruption import Interrupted, StopRequest
+    from meld_core.meta_train import PHASE_NAMES
+
+    cfg = load_config("tiny", {"train.iterations": 2, "train.trials_per_iteration": 2,
+                               "train.pretrain_model_steps": 3, "train.eval_every": 1})
+    straight = MetaTrainer(cfg, tmp_path / "straight", resume=False)
+    straight.run(log=lambda m: None)
+
+    stop, seen = StopRequest(), []
+
+    def on_progress(status):
+        seen.append((status.phase, status.done))
+        if status.phase == PHASE_NAMES[phase] and status.done == after and status.iteration in (None, 0, 1):
+            stop.request("test")
+
+    first = MetaTrainer(cfg, tmp_path / "split", resume=False, stop=stop, on_progress=on_progress)
+    with pytest.raises(Interrupted):
+        first.run(log=lambda m: None)
+    saved = load_checkpoint(tmp_path / "split" / CHECKPOINT_FILE)["progress"]
+    assert saved["phase"] == phase
+    assert saved["phase_done"] == (0 if phase == "evaluate" else after)     # an evaluation is run again whole
+    assert saved["train_time_s"] > 0
+    assert saved["pretrained"] == (phase not in ("pretrain_collect", "pretrain_train"))
+
+    resumed = MetaTrainer(cfg, tmp_path / "split", resume=True)
+    assert resumed.progress.phase == phase and resumed.progress.train_time_s == saved["train_time_s"]
+    resumed.run(log=lambda m: None)
+    a, b = _params(straight), _params(resumed)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for ta, tb in zip(straight.replay.tasks, resumed.replay.tasks):
+        da, db = ta.stored()[0], tb.stored()[0]
+        assert da.keys() == db.keys() and all(np.array_equal(da[k], db[k]) for k in da)
+    pa, pb = straight.progress, resumed.progress
+    assert (pa.iteration, pa.env_steps, pa.model_steps, pa.ac_steps) == (pb.iteration, pb.env_steps, pb.model_steps,
+                                                                        pb.ac_steps)
+    assert [e["success_per_episode"] for e in pa.evals] == [e["success_per_episode"] for e in pb.evals]
+    assert straight.rng.bit_generator.state == resumed.rng.bit_generator.state
+    assert straight.sac.log_alpha.item() == resumed.sac.log_alpha.item()

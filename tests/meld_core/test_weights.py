@@ -13,7 +13,7 @@ from meld_core.weights import load_weights, sha256_of
 def exported(tmp_path_factory):
     d = tmp_path_factory.mktemp("w")
     trainer = MetaTrainer(load_config("tiny", {"train.iterations": 1}), d / "run", resume=False)
-    trainer.run(progress_bar=False)
+    trainer.run()
     sha = trainer.export_weights(d / "weights.pt", version=3)
     return trainer, d / "weights.pt", sha
 

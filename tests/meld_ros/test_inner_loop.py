@@ -20,7 +20,7 @@ from meld_ros.srv import SetTask
 def weights(tmp_path_factory):
     d = tmp_path_factory.mktemp("graph")
     trainer = MetaTrainer(load_config("tiny", {"train.iterations": 1}), d / "run", resume=False)
-    trainer.run(progress_bar=False)
+    trainer.run()
     trainer.export_weights(d / "weights.pt", version=1)
     return d / "weights.pt"
 

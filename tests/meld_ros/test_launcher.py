@@ -115,8 +115,24 @@ def test_sigint_stops_the_whole_graph(tmp_path):
     p.wait(timeout=90)
     out = (tmp_path / "launch.log").read_text()
     assert p.returncode == 130, out[-3000:]        # interrupted: a script running the graph stops too
-    assert "saving a checkpoint" in out
+    assert "saved: the run continues from there" in out
     time.sleep(1.0)
+    assert not _strays(str(run)), _strays(str(run))
+
+
+def test_a_killed_runner_leaves_no_node_behind(tmp_path):
+    """SIGKILL of meld launch itself: the kernel sends each node SIGTERM (PR_SET_PDEATHSIG)."""
+    run = tmp_path / "run"
+    p = _start_long_run(tmp_path, run)
+    deadline = time.monotonic() + 120
+    while not list(run.glob("weights-*.pt")) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _strays(str(run))
+    p.kill()
+    p.wait()
+    deadline = time.monotonic() + 30
+    while _strays(str(run)) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not _strays(str(run)), _strays(str(run))
 
 
@@ -156,3 +172,44 @@ def test_realtime_simulation_meta_trains_and_meta_tests(tmp_path):
     assert all(s.parameters.get("use_sim_time") is False for s in specs[1:] if "use_sim_time" in s.parameters)
     with pytest.raises(GraphError, match="sim_mode"):
         build_graph("sim_meta_train", {"sim_mode": "fast"})
+
+
+def test_progress_is_shown_live_on_a_terminal(tmp_path):
+    """Under a terminal, meld launch keeps one status line per reporting process at the bottom, rewritten
+    in place (phase, units done and to do, time left, latest held-out success), the rest scrolling above."""
+    import pty
+    run = tmp_path / "run"
+    controller, terminal = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
+                          f"run_dir:={run}", "overrides:=[train.iterations=2]"], cwd=ROOT, stdin=subprocess.DEVNULL,
+                         stdout=terminal, stderr=terminal, env={**os.environ, "MUJOCO_GL": "egl"})
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            data = os.read(controller, 65536)
+        except OSError:                      # the terminal closed: every writer is gone
+            break
+        if not data:
+            break
+        chunks.append(data)
+    p.wait(timeout=60)
+    os.close(controller)
+    out = b"".join(chunks).decode(errors="replace")
+    assert p.returncode == 0, out[-3000:]
+    assert "\r\x1b[2K[learner] meta-train point2d (tiny) | iteration 0/2 | pre-training: collection" in out
+    assert "| evaluation " in out and " left" in out
+    assert "[learner] progress:" not in out                   # shown in place, not as lines
+
+
+def test_progress_lines_for_a_log(tmp_path):
+    """Without a terminal, the learner's progress comes as lines that a log keeps (here at the launcher's
+    live pace, MELD_PROGRESS_LIVE=1, to keep the test short; a log gets one every 30 s)."""
+    run = tmp_path / "run"
+    out = subprocess.run([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
+                          f"run_dir:={run}", "overrides:=[train.iterations=2]"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "MUJOCO_GL": "egl", "MELD_PROGRESS_LIVE": "1"})
+    assert out.returncode == 0, out.stdout[-3000:]
+    lines = [line for line in out.stdout.splitlines() if line.startswith("[learner] progress: ")]
+    assert lines and "pre-training" in lines[0] and "elapsed" in lines[0]
+    assert any("held-out success" in line for line in lines)

@@ -1,6 +1,7 @@
 """Two graphs on one machine: each gets a ROS domain of its own, a domain or run directory in use is
 refused with a clear message, and weights of another run are ignored."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,8 +61,8 @@ def test_a_domain_or_run_directory_in_use_is_refused(tmp_path):
         assert "is being written by another meld process" in log3.read_text(), log3.read_text()[-3000:]
         assert first.poll() is None, log.read_text()[-3000:]                                # the first goes on
     finally:
-        first.kill()
-        first.wait()
+        first.send_signal(signal.SIGINT)             # the runner stops its graph
+        first.wait(timeout=90)
 
 
 def test_weights_of_another_run_are_ignored(tmp_path, start_node, ros_node):
