@@ -205,7 +205,10 @@ def _parse_override(text: str) -> tuple[str, str, Any]:
         raise ConfigError(f"override {text!r} must look like section.key=value (e.g. train.iterations=10)")
     key, raw = text.split("=", 1)
     section, name = key.split(".", 1)
-    return section, name, yaml.safe_load(raw)
+    try:
+        return section, name, yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: the value is not valid YAML ({exc})") from None
 
 
 def load_config(profile: str = "cpu", overrides: list[str] | dict | None = None) -> MeldConfig:

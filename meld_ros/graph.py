@@ -181,6 +181,8 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
             "profile": args["profile"], "run_dir": args["run_dir"], "overrides": args["overrides"],
             "env": env, "mode": "train", **sim_time, **run}, main=True))
     else:
+        if not str(args["trials"]).isdigit() or int(args["trials"]) < 1:
+            raise GraphError(f"trials must be a whole number >= 1, got {args['trials']!r}")
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
             "results_dir": args["results_dir"], **sim_time, **run}, main=True))

@@ -18,6 +18,13 @@ from meld_core.config import PARAMS_DIR, ConfigError, build_dataclass
 GRAPH_PARAMS = PARAMS_DIR / "graph.yaml"
 
 
+def _yaml(text: str, key: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{key}: not valid YAML ({exc})") from None
+
+
 @dataclass(frozen=True)
 class BridgeParams:
     env: str
@@ -39,7 +46,7 @@ class BridgeParams:
             raise ConfigError(f"mujoco_bridge.clock_period_s must be >= 0, got {self.clock_period_s}")
 
     def kwargs(self) -> dict:
-        value = yaml.safe_load(self.env_kwargs) or {}
+        value = _yaml(self.env_kwargs, "mujoco_bridge.env_kwargs") or {}
         if not isinstance(value, dict):
             raise ConfigError(f"mujoco_bridge.env_kwargs must be a YAML mapping, got {self.env_kwargs!r}")
         return value
@@ -153,7 +160,7 @@ class LearnerParams:
             raise ConfigError(f"learner.trials must be >= 1, got {self.trials}")
 
     def override_list(self) -> list[str]:
-        value = yaml.safe_load(self.overrides) or []
+        value = _yaml(self.overrides, "learner.overrides") or []
         if not isinstance(value, list):
             raise ConfigError(f"learner.overrides must be a YAML list of section.key=value, got {self.overrides!r}")
         return [str(v) for v in value] + ([f"train.env={self.env}"] if self.env else [])
@@ -167,8 +174,13 @@ def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
         raise ConfigError(f"{path} has no section {node_name}: ros__parameters") from None
 
 
-def declare(node, cls, section: str | None = None):
-    """Declare ``cls``'s fields on ``node`` with graph.yaml defaults; return the typed values."""
+def declare(node, cls, section: str | None = None, dynamic: tuple[str, ...] = ()):
+    """Declare ``cls``'s fields on ``node`` with graph.yaml defaults; return the typed values.
+
+    A node reads its parameters once, at start; only those named in ``dynamic`` take effect when set
+    later (the node applies them in a callback of its own). Setting any other at run time is refused
+    with the reason (``ros2 param set`` prints it), instead of being accepted and silently ignored:
+    a velocity limit lowered on a running policy must not look applied when it is not."""
     section = section or node.get_name()
     from rclpy.exceptions import InvalidParameterTypeException
     from rclpy.parameter import Parameter
@@ -184,7 +196,20 @@ def declare(node, cls, section: str | None = None):
                 values[name] = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else value
         except InvalidParameterTypeException as exc:
             raise ConfigError(f"{section}.{name}: wrong type ({exc})") from None
-    return build_dataclass(cls, values, section)
+    typed = build_dataclass(cls, values, section)
+    fixed = set(values) - set(dynamic)
+
+    def refuse_fixed(params):
+        from rcl_interfaces.msg import SetParametersResult
+        late = sorted(p.name for p in params if p.name in fixed)
+        if late:
+            return SetParametersResult(successful=False, reason=f"{', '.join(late)} of {section} take effect only "
+                                       f"at start (set them in a parameter file or launch argument); run time: "
+                                       f"{', '.join(dynamic) or 'none'}")
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(refuse_fixed)
+    return typed
 
 
 __all__ = ["BeliefParams", "BridgeParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",

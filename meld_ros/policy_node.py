@@ -50,7 +50,7 @@ SHUTDOWN_ACK_S = 1.0
 class PolicyNode(Node):
     def __init__(self):
         super().__init__("policy")
-        self.p: PolicyParams = declare(self, PolicyParams)
+        self.p: PolicyParams = declare(self, PolicyParams, dynamic=("deterministic",))
         torch.set_num_threads(self.p.torch_threads)
         self.actors: dict[int, object] = {}
         self.policy_input = "sample"

@@ -59,6 +59,8 @@ def test_graph_descriptions(tmp_path):
         build_graph("sim_meta_train", {"bogus": "1"})
     with pytest.raises(GraphError, match="unknown graph"):
         build_graph("sim_meta_dance", {})
+    with pytest.raises(GraphError, match="trials must be a whole number"):
+        build_graph("sim_meta_test", {"trials": "abc"})
     cmd = node_command(train[-1], "p.yaml")
     assert cmd[1:3] == ["-m", "meld_ros.learner_node"] and "--params-file" in cmd and "__node:=learner" in cmd
 

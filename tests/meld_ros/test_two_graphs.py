@@ -80,3 +80,25 @@ def test_weights_of_another_run_are_ignored(tmp_path, start_node, ros_node):
     assert "ignoring weights of another run (run-b, version 7)" in belief_out, belief_out
     assert "ignoring weights of another run (run-b, version 7)" in policy_out, policy_out
     assert "using weights version 1" in belief_out and "version 7" not in belief_out.split("ignoring")[0]
+
+
+def test_parameters_read_at_start_cannot_be_set_later(start_node, ros_node):
+    """Set on a running node, a parameter it reads only at start is refused with the reason (it used to
+    be accepted and ignored: a lowered velocity limit looked applied and was not)."""
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    policy = start_node("policy_node")
+    client = ros_node.create_client(SetParameters, "/policy/set_parameters")
+    assert client.wait_for_service(timeout_sec=30)
+
+    def set_one(name, value):
+        future = client.call_async(SetParameters.Request(parameters=[Parameter(name=name, value=value)]))
+        assert ros_node.spin_until(future.done, 10)
+        return future.result().results[0]
+
+    limits = set_one("velocity_limits", ParameterValue(type=ParameterType.PARAMETER_DOUBLE_ARRAY,
+                                                       double_array_value=[0.1, 0.1]))
+    assert not limits.successful and "only at start" in limits.reason
+    assert set_one("deterministic", ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=True)).successful
+    assert policy.proc.poll() is None
