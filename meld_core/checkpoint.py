@@ -11,12 +11,13 @@ raises CheckpointError with the reason and leaves every file untouched.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from meld_core.lock_file import LockHeld, hold
 
 FORMAT_VERSION = 1
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -49,20 +50,11 @@ def lock_run_dir(run_dir: Path):
     replay; the second gets CheckpointError naming the first's process."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    fh = open(run_dir / LOCK_FILE, "a+")
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "?"
-        fh.close()
-        raise CheckpointError(f"{run_dir} is being written by another meld process (pid {holder}); "
+        return hold(run_dir / LOCK_FILE)
+    except LockHeld as held:
+        raise CheckpointError(f"{run_dir} is being written by another meld process (pid {held.holder}); "
                               f"choose another run directory") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(str(os.getpid()))
-    fh.flush()
-    return fh
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

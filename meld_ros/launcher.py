@@ -22,7 +22,6 @@ other's services and topics); told a domain in use, ``meld launch`` refuses.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ import threading
 import time
 from pathlib import Path
 
+from meld_core.lock_file import LockHeld, hold
 from meld_core.progress_report import LIVE_ENV, PREFIX, StatusBoard
 from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments, write_member_parameters
 
@@ -70,23 +70,13 @@ def claim_domain(told: str | None) -> tuple[int, object]:
     else:
         candidates = AUTO_DOMAINS
     for domain in candidates:
-        fh = open(_domain_lock(domain), "a+")
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "?"
-            fh.close()
+            return domain, hold(_domain_lock(domain))
+        except LockHeld as held:
             if told:
-                raise GraphError(f"ROS domain {domain} (ROS_DOMAIN_ID) is used by another meld graph (pid {holder}); "
-                                 f"two graphs on one domain break each other: set another ROS_DOMAIN_ID, or unset "
-                                 f"it to get a free one") from None
-            continue
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        return domain, fh
+                raise GraphError(f"ROS domain {domain} (ROS_DOMAIN_ID) is used by another meld graph (pid "
+                                 f"{held.holder}); two graphs on one domain break each other: set another "
+                                 f"ROS_DOMAIN_ID, or unset it to get a free one") from None
     raise GraphError(f"no free ROS domain among {len(candidates)}: set ROS_DOMAIN_ID")
 
 

@@ -20,6 +20,16 @@ def _start_graph(tmp_path, *args):
     return proc, tmp_path / "launch.log"
 
 
+def _finish(proc, log) -> tuple[int, str]:
+    """The graph's exit status once it ends by itself (killed if it has not within 300 s) and its output."""
+    try:
+        code = proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return code, log.read_text()
+
+
 def _stray_rewards(stamp_sec: int) -> list[Reward]:
     """Readings the learner did not expect: wrong stamps for a valid step, steps outside any episode,
     absurd and non-finite values."""
@@ -67,11 +77,8 @@ def test_bad_messages_and_requests_while_training(tmp_path, ros_node):
                 sent += 1
             ros_node.spin_until(lambda: False, 0.3)
         assert sent > 50
-        code = proc.wait(timeout=300)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    out = log.read_text()
+        code, out = _finish(proc, log)
     assert code == 0, out[-5000:]
     assert "meta-training done" in out and "Traceback" not in out, out[-5000:]
     assert "reward dropped: not finite or beyond" in out        # reward sensing said so
@@ -104,11 +111,8 @@ def test_frames_stamped_in_the_future_do_not_stall_the_loop(tmp_path, ros_node):
         r.header.stamp = frame.header.stamp
         observation.publish(frame)
         reward.publish(r)
-        code = proc.wait(timeout=300)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    out = log.read_text()
+        code, out = _finish(proc, log)
     assert code == 0, out[-5000:]
     assert "meta-training done" in out
     assert "camera's clock jumped back" in out and "observations' clock jumped back" in out, out[-5000:]

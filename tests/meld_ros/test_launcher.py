@@ -98,6 +98,14 @@ def _snapshot(directory):
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+def _until(condition, timeout_s: float):
+    """Poll ``condition`` every 0.5 s until it holds or ``timeout_s`` passed; its last value."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return value
+
+
 def _start_long_run(tmp_path, run):
     """A meta-training graph that would run for long, its output to a file (not a pipe nobody reads)."""
     log = open(tmp_path / "launch.log", "w+")
@@ -109,9 +117,7 @@ def _start_long_run(tmp_path, run):
 def test_sigint_stops_the_whole_graph(tmp_path):
     run = tmp_path / "run"
     p = _start_long_run(tmp_path, run)
-    deadline = time.monotonic() + 120
-    while not (run / "checkpoint.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _until((run / "checkpoint.pt").exists, 120)
     assert (run / "checkpoint.pt").exists()
     p.send_signal(signal.SIGINT)
     p.wait(timeout=90)
@@ -126,24 +132,18 @@ def test_a_killed_runner_leaves_no_node_behind(tmp_path):
     """SIGKILL of meld launch itself: the kernel sends each node SIGTERM (PR_SET_PDEATHSIG)."""
     run = tmp_path / "run"
     p = _start_long_run(tmp_path, run)
-    deadline = time.monotonic() + 120
-    while not list(run.glob("weights-*.pt")) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _until(lambda: list(run.glob("weights-*.pt")), 120)
     assert _strays(str(run))
     p.kill()
     p.wait()
-    deadline = time.monotonic() + 30
-    while _strays(str(run)) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _until(lambda: not _strays(str(run)), 30)
     assert not _strays(str(run)), _strays(str(run))
 
 
 def test_a_dying_node_stops_the_graph(tmp_path):
     run = tmp_path / "run"
     p = _start_long_run(tmp_path, run)
-    deadline = time.monotonic() + 120
-    while not list(run.glob("weights-*.pt")) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _until(lambda: list(run.glob("weights-*.pt")), 120)
     bridge = [line.split()[0] for line in _strays(str(run)) if "mujoco_bridge_node" in line]   # the control loop
     assert bridge
     os.kill(int(bridge[0]), signal.SIGKILL)
