@@ -43,7 +43,7 @@ _FIXED_ON_RESUME = {"model": (), "sac": ("hidden", "policy_input", "cache_transi
 #: the phases of a run, in order within an iteration (``Progress.phase``): pre-training collection and
 #: model steps once, then per iteration collection, training, evaluation (when due), bookkeeping
 PHASES = ("pretrain_collect", "pretrain_train", "collect", "train", "evaluate", "bookkeeping")
-PHASE_NAMES = {"pretrain_collect": "pre-training: collection", "pretrain_train": "pre-training: model",
+PHASE_NAMES = {"pretrain_collect": "pre-training data", "pretrain_train": "pre-training",
                "collect": "collection", "train": "training", "evaluate": "evaluation", "bookkeeping": "saving"}
 
 

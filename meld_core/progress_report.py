@@ -59,12 +59,12 @@ class Status:
         if self.iteration is not None:
             parts.append(f"iteration {self.iteration}" + (f"/{self.iterations}" if self.iterations else ""))
         parts.append(f"{self.phase} {self.done}/{self.total} {self.unit}")
-        if self.env_steps is not None:
-            parts.append(f"{self.env_steps:,} env steps")
         parts.append(f"{_clock(self.elapsed_s)} elapsed, ~{_clock(self.left_s)} left")
         if self.success:
             parts.append("held-out success " + " / ".join(f"{100 * s:.0f}%" for s in self.success)
                          + (f" (iteration {self.success_at})" if self.success_at is not None else ""))
+        if self.env_steps is not None:
+            parts.append(f"{self.env_steps:,} env steps")
         return " | ".join(parts)
 
 

@@ -199,7 +199,7 @@ def test_progress_is_shown_live_on_a_terminal(tmp_path):
     os.close(controller)
     out = b"".join(chunks).decode(errors="replace")
     assert p.returncode == 0, out[-3000:]
-    assert "\r\x1b[2K[learner] meta-train point2d (tiny) | iteration 0/2 | pre-training: collection" in out
+    assert "\r\x1b[2K[learner] meta-train point2d (tiny) | iteration 0/2 | pre-training data 1/2 trials" in out
     assert "| evaluation " in out and " left" in out
     assert "[learner] progress:" not in out                   # shown in place, not as lines
 
