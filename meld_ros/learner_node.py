@@ -186,7 +186,8 @@ class LearnerNode(Node):
         episodes = []
         for e in range(self.trainer.episodes):
             with self._lock:      # record from now on: the reset frame may arrive before the reset's answer
-                self._episode = EpisodeRecorder(env.episode_length, reward_limit=Reward.MAX_ABS, action_dim=env.action_space.shape[0],
+                self._episode = EpisodeRecorder(env.episode_length, reward_limit=Reward.MAX_ABS,
+                                                action_dim=env.action_space.shape[0],
                                                 image_shape=env.observation_space.shape)
                 self._done.clear()
             try:
