@@ -21,6 +21,7 @@ def test_held_by_another_process_until_it_ends(tmp_path):
     finally:
         other.kill()                      # killed, not closed: the kernel releases the lock
         other.wait()
+        other.stdout.close()
     deadline = time.monotonic() + 5
     while True:
         try:
