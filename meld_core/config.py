@@ -44,6 +44,8 @@ class ModelConfig:
     grad_clip: float
     decode_fraction: float
     prior_reward_weight: float
+    task_decoder_weight: float
+    task_decoder_std: float
 
     def __post_init__(self):
         if len(self.conv_channels) != 5:
@@ -59,6 +61,9 @@ class ModelConfig:
             raise ConfigError(f"model.decode_fraction must be in (0, 1], got {self.decode_fraction}")
         if self.prior_reward_weight < 0:
             raise ConfigError(f"model.prior_reward_weight must be >= 0, got {self.prior_reward_weight}")
+        if self.task_decoder_weight < 0 or self.task_decoder_std <= 0:
+            raise ConfigError(f"model.task_decoder_weight must be >= 0 and model.task_decoder_std > 0, got "
+                              f"{self.task_decoder_weight}, {self.task_decoder_std}")
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,20 @@ def build_dataclass(cls, values: dict, section: str):
     return cls(**{n: _coerce(section, f, values[n], hints) for n, f in fields.items()})
 
 
+def complete_saved(data: dict) -> dict:
+    """A config saved by an older meld, with the keys added since then filled in: each takes the
+    ``paper`` profile's value, which is what meld did before the key existed (a new option is off in
+    ``paper``). Keys it has are kept as saved; unknown ones are left for ``_build`` to refuse."""
+    defaults = _read_profile("paper")
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for section in _SECTIONS:
+        if isinstance(out.get(section), dict):
+            for key, value in (defaults.get(section) or {}).items():
+                out[section].setdefault(key, value)
+    return out
+
+
 def config_from_dict(data: dict) -> MeldConfig:
-    """Rebuild a config saved with ``MeldConfig.to_dict`` (e.g. from a checkpoint)."""
-    return _build(dict(data), str(data.get("profile", "saved")))
+    """Rebuild a config saved with ``MeldConfig.to_dict`` (e.g. from a checkpoint; keys added to meld
+    since it was saved take their ``paper`` values: ``complete_saved``)."""
+    return _build(complete_saved(data), str(data.get("profile", "saved")))

@@ -23,6 +23,14 @@ Optional (``prior_reward_weight`` w_p > 0, not in the papers): the reward is als
 decoded from the one-step *prediction* z^_t ~ p(z_t | z_{t-1}, a_{t-1}), adding
 -w_p log p(r~_t | z^_t) for t >= 2, so the latent must carry what predicts the next
 reward (the task) rather than only copy the observed r_t.
+Optional (``task_decoder_weight`` w_d > 0, not in the papers; VariBAD's decoder,
+Zintgraf et al. 2020, put on MELD's latent): a trial-wide reward decoder
+    p_d(r~_t' | z_t, enc(x_t')) = N(mu_d(z_t, enc(x_t')), sigma_d^2)
+for every belief time t and every frame t' >= 1 of the trial (past and future),
+adding -w_d mean_{t,t'} log p_d(r~_t' | .). enc(x_t') is the image feature, which
+never sees a reward, so what tells r_t' apart from another frame's reward is the
+task, and the belief z_t must carry it from early in the trial. The decoder is
+used in training only; its gradients reach the encoder and the filter.
 """
 from __future__ import annotations
 
@@ -34,7 +42,7 @@ from torch import nn
 
 from meld_core.config import ModelConfig
 from meld_core.conv_nets import Decoder, Encoder, image_to_tensor
-from meld_core.gaussian import Gaussian, GaussianMLP, gaussian_log_prob, kl_divergence, standard_normal_like
+from meld_core.gaussian import Gaussian, GaussianMLP, gaussian_log_prob, kl_divergence, mlp, standard_normal_like
 
 
 @dataclass
@@ -96,6 +104,8 @@ class LatentModel(nn.Module):
         self.z1_post = GaussianMLP(feat + z2 + a, z1, h, s)     # q(z1_t | f_t, z2_{t-1}, a_{t-1})
         self.decoder = Decoder(z1 + z2, cfg.conv_channels, self.image_shape)
         self.reward_decoder = GaussianMLP(z1 + z2, 1, h, s)     # p(r_t | z_t)
+        # p_d(r_t' | z_t, enc(x_t')), training only (task_decoder_weight > 0)
+        self.task_decoder = mlp(z1 + z2 + self.encoder.out_dim, 1, h) if cfg.task_decoder_weight > 0 else None
         self.autocast = precision == "bf16"
         self.channels_last = channels_last
         if channels_last:
@@ -189,6 +199,16 @@ class LatentModel(nn.Module):
         d = self.decode_reward(torch.cat([z1_hat, z2_hat], dim=-1))
         return gaussian_log_prob(reward_targets[:, 1:], d.mean, d.std)
 
+    def _task_reward_log_prob(self, latent: torch.Tensor, image_feats: torch.Tensor,
+                              reward_targets: torch.Tensor) -> torch.Tensor:
+        """log p_d(r~_t' | z_t, enc(x_t')) for every belief time t and every frame t' >= 1: (B, T, T-1)."""
+        B, T, D = latent.shape
+        z = latent.unsqueeze(2).expand(B, T, T - 1, D)
+        f = image_feats[:, 1:].unsqueeze(1).expand(B, T, T - 1, image_feats.shape[-1])
+        mean = self.task_decoder(torch.cat([z, f], dim=-1)).squeeze(-1)
+        return gaussian_log_prob(reward_targets[:, 1:].unsqueeze(1).expand(B, T, T - 1), mean,
+                                 self.cfg.task_decoder_std)
+
     # ---- training objective ------------------------------------------------------------
     def elbo_loss(self, images: torch.Tensor, reward_inputs: torch.Tensor, reward_targets: torch.Tensor,
                   actions: torch.Tensor) -> tuple[torch.Tensor, dict, PosteriorSequence]:
@@ -219,4 +239,9 @@ class LatentModel(nn.Module):
         }
         if prior_reward_ll is not None:
             stats["model/prior_reward_nll"] = -prior_reward_ll.mean().item()
+        if self.task_decoder is not None:
+            task_ll = self._task_reward_log_prob(latent, feats[..., :self.encoder.out_dim], reward_targets)
+            loss = loss - self.cfg.task_decoder_weight * task_ll.mean()
+            stats["model/loss"] = loss.item()
+            stats["model/task_reward_nll"] = -task_ll.mean().item()
         return loss, stats, seq

@@ -26,7 +26,7 @@ import torch
 from meld_core.agent import MeldAgent, select_reward
 from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, compare_configs, load_checkpoint, lock_run_dir,
                                   remove_stale_replays, replay_file_name, replay_path_of, save_checkpoint)
-from meld_core.config import MeldConfig, config_from_dict
+from meld_core.config import MeldConfig, complete_saved, config_from_dict
 from meld_core.interruption import Interrupted, StopRequest
 from meld_core.latent_model import LatentModel, policy_input, policy_input_dim
 from meld_core.progress_report import Status
@@ -469,7 +469,7 @@ class MetaTrainer:
     def load(self, run_dir: Path) -> None:
         """Restore everything from ``run_dir``; raises CheckpointError and changes nothing on failure."""
         payload = load_checkpoint(run_dir / CHECKPOINT_FILE)
-        diffs = compare_configs(payload.get("config", {}), self.cfg.to_dict(), _FIXED_ON_RESUME)
+        diffs = compare_configs(complete_saved(payload.get("config", {})), self.cfg.to_dict(), _FIXED_ON_RESUME)
         if diffs:
             raise CheckpointError(f"checkpoint in {run_dir} was made with a different configuration: " + "; ".join(diffs))
         replay_file = run_dir / replay_file_name(str(payload.get("stamp")))

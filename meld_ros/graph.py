@@ -17,7 +17,8 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   ``trials`` trials per held-out task with the sparse or dense reward the
   checkpoint's model takes, printing success per episode; its weights and
   results go to ``results_dir`` (default: a new ``<checkpoint>_meta_test/<time>``),
-  never into the run.
+  never into the run. ``reward_input:=none`` hides every reward from the belief:
+  the same policy, task-blind (what inferring the task is worth).
 - ``widowx_meta_train`` / ``widowx_meta_test``: the WidowX cable insertion;
   ``use_sim:=true`` puts the MuJoCo bridge behind the hardware's topics,
   ``use_sim:=false`` expects the robot's drivers (cameras on
@@ -112,12 +113,12 @@ ARGUMENTS = {
     "sim_meta_train": {"env": "point2d", "profile": "cpu", "run_dir": "runs/graph", "overrides": "[]",
                        "params_file": "", "use_sim": "true", "compose": "true",
                        "sim_mode": "lockstep", "run_id": ""},
-    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "results_dir": "", "params_file": "",
-                      "use_sim": "true", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
+    "sim_meta_test": {"env": "point2d", "checkpoint": "runs/graph", "trials": "5", "results_dir": "", "reward_input": "",
+                      "params_file": "", "use_sim": "true", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
     "widowx_meta_train": {"use_sim": "false", "profile": "cpu", "run_dir": "runs/widowx", "overrides": "[]",
                           "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
     "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "results_dir": "",
-                         "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
+                         "reward_input": "", "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
 }
 
 
@@ -160,6 +161,9 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     lockstep = use_sim and args["sim_mode"] == "lockstep"
     sim_time = {"use_sim_time": lockstep}          # realtime simulation runs on the system clock, as hardware
     run = {"run_id": args["run_id"] or new_run_id()}
+    if args.get("reward_input", "") not in ("", "dense", "sparse", "none"):
+        raise GraphError(f"reward_input must be '', dense, sparse or none, got {args['reward_input']!r}")
+    blind = {"reward_input": args["reward_input"]} if args.get("reward_input") else {}
     nodes = []
     if use_sim:
         nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": args["sim_mode"],
@@ -172,7 +176,7 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     nodes += [
         NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, **sim_time}),
         NodeSpec("reward_sensing", "reward_node", sim_time),
-        NodeSpec("belief", "belief_node", {**sim_time, **run}),
+        NodeSpec("belief", "belief_node", {**sim_time, **run, **blind}),
         NodeSpec("policy", "policy_node", {**sim_time, **run}),
         NodeSpec("reset_rig", "reset_rig_node", sim_time),
     ]
@@ -185,5 +189,5 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
             raise GraphError(f"trials must be a whole number >= 1, got {args['trials']!r}")
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
-            "results_dir": args["results_dir"], **sim_time, **run}, main=True))
+            "results_dir": args["results_dir"], **sim_time, **run, **blind}, main=True))
     return compose(nodes) if composed else nodes

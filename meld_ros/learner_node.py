@@ -262,7 +262,9 @@ class LearnerNode(Node):
                 tr = self.trainer
                 result = tr.evaluate(trials_per_task=self.p.trials, seed_offset=2_000_000)
                 what = (f"meta-test {tr.cfg.train.env} on {len(tr.env.held_out_tasks)} held-out tasks "
-                        f"({result['trials']} trials)")
+                        f"({result['trials']} trials" + (f"; the belief's reward input: {self.p.reward_input}"
+                                                         if self.p.reward_input else "") + ")")
+                result["reward_input"] = self.p.reward_input or tr.cfg.model.reward_input
             else:
                 result = self.trainer.run(log=self.get_logger().info)
                 what = "meta-training done: held-out"

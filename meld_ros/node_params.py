@@ -144,6 +144,7 @@ class LearnerParams:
     overrides: str
     run_dir: str
     results_dir: str
+    reward_input: str
     observation_topic: str
     reward_topic: str
     action_topic: str

@@ -30,3 +30,25 @@ def test_ctrl_c_stops_the_demo(tmp_path):
     out = (tmp_path / "demo.log").read_text()
     assert code == 130, out[-3000:]
     assert "sim_meta_test" not in out and "meta-test" not in out, out[-3000:]
+
+
+def test_demo_report_puts_meld_next_to_the_task_blind_run():
+    from meld_ros.demo import report
+    table = report("point2d-2goal", {"MELD": {"trials": 50, "success_per_episode": [0.9, 0.96],
+                                              "return_per_episode": [-5.1, -3.2]},
+                                     "task-blind": {"trials": 50, "success_per_episode": [0.5, 0.5],
+                                                    "return_per_episode": [-9.0, -9.1]}})
+    assert "50 trials" in table and " 90.0% ( -5.10)" in table and " 50.0% ( -9.10)" in table
+
+
+def test_the_demo_end_to_end_with_a_tiny_run(tmp_path):
+    """The whole demo (tiny profile, one iteration): meta-train through the graph, meta-test twice (with the
+    rewards, and with them hidden from the belief), the table; the run directory is left as training left it."""
+    env = {**os.environ, "MELD_DEMO_RUN_DIR": str(tmp_path / "demo"), "MELD_SETUP_VERBOSE": "0"}
+    out = subprocess.run([str(ROOT / "meld"), "demo", "profile:=tiny", "overrides:=[train.iterations=1]"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "meld demo: point2d-2goal, held-out tasks, 50 trials" in out.stdout
+    assert "the belief's reward input: none" in out.stdout
+    assert len(list((tmp_path / "demo_meta_test").glob("*-MELD/graph_meta_test.json"))) == 1
+    assert len(list((tmp_path / "demo_meta_test").glob("*-task-blind/graph_meta_test.json"))) == 1

@@ -92,6 +92,31 @@ def test_prior_reward_term():
     assert model.encoder.net[0].weight.grad.abs().sum() > 0
 
 
+def test_trial_wide_reward_decoder():
+    """task_decoder_weight w_d adds -w_d mean_{t, t' >= 1} log N(r~_t'; mu_d(z_t, enc(x_t')), sigma_d^2): each belief
+    decodes every reward of its trial (past and future), and the gradient reaches the encoder and the filter."""
+    cfg = load_config("tiny", {"model.decode_fraction": 1.0, "model.task_decoder_weight": 3.0,
+                               "model.task_decoder_std": 0.5})
+    torch.manual_seed(4)
+    model = LatentModel(cfg.model, (64, 64), action_dim=2)
+    images, rewards, actions = _batch(2, 5, 64, 64, 2, seed=5)
+    torch.manual_seed(6)
+    loss, stats, seq = model.elbo_loss(images, rewards, rewards, actions)
+    feats = model.features(images, rewards)[..., :model.encoder.out_dim]
+    ll = model._task_reward_log_prob(seq.latent, feats, rewards)
+    assert ll.shape == (2, 5, 4)
+    # entry (b, t, k) decodes r_{k+1} from z_t and enc(x_{k+1})
+    z, f = seq.latent[1, 3], feats[1, 2]
+    mean = model.task_decoder(torch.cat([z, f])).squeeze()
+    expected = -0.5 * ((rewards[1, 2] - mean) / 0.5) ** 2 - math.log(0.5) - 0.5 * math.log(2 * math.pi)
+    assert ll[1, 3, 1].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert stats["model/task_reward_nll"] == pytest.approx(-ll.mean().item(), rel=1e-5)
+    model.zero_grad()
+    ll.mean().backward()
+    assert model.encoder.net[0].weight.grad.abs().sum() > 0 and model.z1_post.net[0].weight.grad.abs().sum() > 0
+    assert LatentModel(load_config("tiny").model, (64, 64), 2).task_decoder is None     # off: no such net
+
+
 def test_decoding_a_fraction_of_frames_is_an_unbiased_image_term():
     """With decode_fraction f, the image term is the mean log N(x; dec(z), s^2) over a
     random f of the frames: each draw is a subset mean, and draws average to the full mean."""

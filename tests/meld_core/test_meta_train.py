@@ -179,3 +179,19 @@ def test_a_run_stopped_in_any_phase_resumes_bit_identically(tmp_path, phase, aft
     assert [e["success_per_episode"] for e in pa.evals] == [e["success_per_episode"] for e in pb.evals]
     assert straight.rng.bit_generator.state == resumed.rng.bit_generator.state
     assert straight.sac.log_alpha.item() == resumed.sac.log_alpha.item()
+
+
+def test_a_run_saved_before_a_key_existed_still_loads(trained_run):
+    """A checkpoint from an older meld lacks the configuration keys added since; each takes its paper value
+    (what meld did before it existed), so the run meta-tests and resumes instead of being refused."""
+    from meld_core.checkpoint import load_checkpoint, save_checkpoint
+    from meld_core.meta_train import load_trained_agent
+    cfg, run = trained_run
+    payload = load_checkpoint(run / CHECKPOINT_FILE)
+    del payload["format_version"]
+    for key in ("task_decoder_weight", "task_decoder_std"):
+        del payload["config"]["model"][key]
+    save_checkpoint(run / CHECKPOINT_FILE, payload)
+    trainer, _ = load_trained_agent(run)
+    assert trainer.cfg.model.task_decoder_weight == 0.0
+    assert MetaTrainer(cfg, run, resume=True).resumed
