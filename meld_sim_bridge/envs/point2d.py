@@ -2,7 +2,10 @@
 
 Task: a goal g on the upper semicircle of radius R around the start,
 g = R (cos th, sin th), th in [0, pi] (``point2d``), or near one of two fixed
-goals at th = pi/4, 3pi/4 with a small per-task jitter (``point2d-2goal``).
+goals at th = pi/4, 3pi/4 with a small per-task jitter (``point2d-2goal``; the
+goals alternate, so that the training and the held-out tasks each hold both
+equally often: a task-blind policy that commits to one goal succeeds on half
+of the held-out tasks, one that hedges between them on none).
 The goal is not drawn: it must be inferred from rewards.
 
 Action: 2-D velocity command in [-1, 1]^2, scaled to ``max_speed`` (2 m/s,
@@ -13,6 +16,7 @@ success = inside the goal radius.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,9 +67,10 @@ class Point2DEnv(MeldEnv[Point2DTask]):
             def sample(rng):
                 return Point2DTask(float(rng.uniform(0.0, np.pi)))
         elif variant == "two_goal":
-            def sample(rng):
-                base = (0.25 if rng.uniform() < 0.5 else 0.75) * np.pi
-                return Point2DTask(float(base + rng.uniform(-0.05, 0.05)))
+            sides = itertools.cycle((0.25, 0.75))
+
+            def sample(rng):      # the two goals take turns: each set holds both equally often
+                return Point2DTask(float(next(sides) * np.pi + rng.uniform(-0.05, 0.05)))
         else:
             raise ValueError(f"unknown point2d variant {variant!r}; use 'semicircle' or 'two_goal'")
         super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, image_size), 2)

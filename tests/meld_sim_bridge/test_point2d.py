@@ -45,6 +45,8 @@ def test_goals_on_the_semicircle_and_two_goal_variant():
     two = Point2DEnv(variant="two_goal", n_train=10, n_eval=4)
     for t in two.train_tasks + two.held_out_tasks:
         assert min(abs(t.goal_angle - np.pi / 4), abs(t.goal_angle - 3 * np.pi / 4)) <= 0.05 + 1e-9
+    for tasks in (two.train_tasks, two.held_out_tasks):       # both goals equally often in each set
+        assert sum(t.goal_angle > np.pi / 2 for t in tasks) == len(tasks) // 2
     with pytest.raises(ValueError, match="variant"):
         Point2DEnv(variant="spiral")
 
