@@ -19,9 +19,9 @@ weights go:
 - evaluation: trials on the held-out tasks through the same graph (the
   policy set to ``train.eval_deterministic`` meanwhile).
 
-Pre-training collection acts with the untrained actor (version 0), not with
-uniform random actions as the in-process trainer does: the graph has one
-policy. The executor spins in a background thread; training runs in the main
+Pre-training collection acts with uniform random actions, as the in-process
+trainer does: the learner sets the policy node's ``uniform_actions`` for those
+trials (and ``deterministic`` for evaluations). The executor spins in a background thread; training runs in the main
 thread (the graph is idle between episodes).
 """
 from __future__ import annotations
@@ -109,7 +109,7 @@ class LearnerNode(Node):
         self._lock = threading.Lock()
         self._episode: EpisodeRecorder | None = None
         self._done = threading.Event()
-        self._deterministic = False         # what the policy node was last set to
+        self._policy_mode: dict | None = None     # how the policy node was last set to act (_set_policy)
         self.spinner: threading.Thread | None = None      # the executor's thread (main() sets it)
         self.update_pub = self.create_publisher(ModelUpdate, self.p.model_update_topic, LATCHED)
         self.create_subscription(Image, self.p.observation_topic, self._on_image, RECORDED)
@@ -164,7 +164,7 @@ class LearnerNode(Node):
 
     def run_trial(self, task_set: str, task_index: int, seed: int, mode: str = "train"):
         """MetaTrainer's trial runner, through the graph. ``mode`` "eval" sets the policy to
-        ``train.eval_deterministic``; "random" acts with the current (untrained) actor. A trial that
+        ``train.eval_deterministic``; "random" acts uniformly at random. A trial that
         fails (an episode that does not finish, or whose data another publisher spoiled) is run
         again from its start, up to ``trial_retries`` times, each failure logged with its reason."""
         failures = []
@@ -181,7 +181,7 @@ class LearnerNode(Node):
 
     def _run_trial_once(self, task_set: str, task_index: int, seed: int, mode: str):
         env = self.trainer.env
-        self._set_policy_deterministic(mode == "eval" and self.trainer.cfg.train.eval_deterministic)
+        self._set_policy(mode)
         self._call(self.belief_reset, Trigger.Request(), "belief reset")
         episodes = []
         for e in range(self.trainer.episodes):
@@ -224,15 +224,23 @@ class LearnerNode(Node):
         if episode.dropped or episode.conflicts:
             self.get_logger().warning(f"messages dropped while recording: {episode.status()}")
 
-    def _set_policy_deterministic(self, value: bool) -> None:
-        if value == self._deterministic:
+    def _set_policy(self, mode: str) -> None:
+        """How the policy node acts for a trial of ``mode``: uniformly at random for "random" (the model's
+        pre-training data, as the in-process trainer collects it), with the actor's mean for "eval" if
+        ``train.eval_deterministic``, else sampling the actor."""
+        wanted = {"deterministic": mode == "eval" and self.trainer.cfg.train.eval_deterministic,
+                  "uniform_actions": mode == "random"}
+        if wanted == self._policy_mode:
             return
+        self._policy_mode = wanted
         if not self.policy_params.wait_for_service(timeout_sec=5.0):
-            self.get_logger().warning("policy parameters not reachable: acting with its current setting")
+            self.get_logger().warning(f"policy parameters not reachable: it acts as it was set, not {wanted}")
             return
-        p = ParameterMsg(name="deterministic", value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value))
-        self.policy_params.call(SetParameters.Request(parameters=[p]), timeout_sec=10.0)
-        self._deterministic = value
+        params = [ParameterMsg(name=k, value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=v))
+                  for k, v in wanted.items()]
+        answer = self.policy_params.call(SetParameters.Request(parameters=params), timeout_sec=10.0)
+        if answer is None or not all(r.successful for r in answer.results):
+            raise TrialError(f"the policy refused how to act for this trial: {answer}")
 
     # ---- weights ------------------------------------------------------------------------------
     def ship_weights(self) -> None:

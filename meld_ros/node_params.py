@@ -116,6 +116,8 @@ class PolicyParams:
     watchdog_timeout_s: float
     watchdog_period_s: float
     deterministic: bool
+    uniform_actions: bool
+    seed: int
     torch_threads: int
     onnxruntime: bool
 

@@ -50,7 +50,7 @@ SHUTDOWN_ACK_S = 1.0
 class PolicyNode(Node):
     def __init__(self):
         super().__init__("policy")
-        self.p: PolicyParams = declare(self, PolicyParams, dynamic=("deterministic",))
+        self.p: PolicyParams = declare(self, PolicyParams, dynamic=("deterministic", "uniform_actions"))
         torch.set_num_threads(self.p.torch_threads)
         self.actors: dict[int, object] = {}
         self.policy_input = "sample"
@@ -69,6 +69,8 @@ class PolicyNode(Node):
         self.create_timer(self.p.watchdog_period_s, self._on_watchdog, clock=steady)
         self.zero_commands = 0
         self.deterministic = self.p.deterministic
+        self.uniform_actions = self.p.uniform_actions
+        self._uniform = np.random.default_rng(self.p.seed)
         self.add_on_set_parameters_callback(self._on_parameters)
         self._last_action: Action | None = None
 
@@ -97,6 +99,8 @@ class PolicyNode(Node):
         for prm in params:
             if prm.name == "deterministic":
                 self.deterministic = bool(prm.value)     # the learner evaluates with the actor's mean
+            elif prm.name == "uniform_actions":
+                self.uniform_actions = bool(prm.value)   # the learner pre-trains the model on random actions
         return SetParametersResult(successful=True)
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
@@ -134,8 +138,11 @@ class PolicyNode(Node):
             self._zero()
             return
         try:
-            a = actor(actor_input(self.policy_input, msg.latent_mean, msg.latent_std, msg.latent_sample),
-                      self.deterministic)
+            if self.uniform_actions:
+                a = self._uniform.uniform(-1.0, 1.0, self.scale.size).astype(np.float32)
+            else:
+                a = actor(actor_input(self.policy_input, msg.latent_mean, msg.latent_std, msg.latent_sample),
+                          self.deterministic)
             command = clamp_command(a * self.scale, self.limits)
         except (ValueError, RuntimeError, CommandError) as exc:
             self.get_logger().warning(f"belief answered with zero: {exc}", throttle_duration_sec=2.0)

@@ -163,3 +163,36 @@ def test_composed_control_loop(start_node, ros_node, weights, tmp_path):
     assert code == 0, out[-3000:]
     assert "using weights version 1" in out
     bridge.stop()
+
+
+def test_policy_acts_uniformly_at_random_when_told(start_node, ros_node, weights):
+    """uniform_actions (set at run time by the learner for pre-training trials): actions uniform in [-1, 1],
+    not the actor's; set back, the deterministic actor answers the same belief with the same action."""
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+
+    from meld_core.weights import load_weights
+    model = load_weights(weights).cfg.model
+    policy = start_node("policy_node", {"weights": str(weights), "deterministic": "true", "uniform_actions": "true"})
+    actions = []
+    ros_node.create_subscription(Action, "/meld/action", actions.append, RECORDED)
+    pub = ros_node.create_publisher(Belief, "/meld/belief", RELIABLE)
+    assert ros_node.spin_until(lambda: pub.get_subscription_count() > 0, 30)
+    n = model.z1_dim + model.z2_dim
+
+    def answers(k0, count=4):
+        for k in range(k0, k0 + count):
+            b = Belief(latent_mean=[0.1] * n, latent_std=[1.0] * n, latent_sample=[0.1] * n, model_version=1)
+            b.header.stamp.sec = k
+            pub.publish(b)
+        assert ros_node.spin_until(lambda: len({a.header.stamp.sec for a in actions} & set(range(k0, k0 + count)))
+                                   == count, 20)
+        return [tuple(a.normalized) for a in actions if k0 <= a.header.stamp.sec < k0 + count]
+
+    uniform = answers(1)
+    assert len(set(uniform)) == len(uniform) and all(abs(v) <= 1.0 for a in uniform for v in a)
+    client = ros_node.create_client(SetParameters, "/policy/set_parameters")
+    off = Parameter(name="uniform_actions", value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=False))
+    assert _call(ros_node, client, SetParameters.Request(parameters=[off])).results[0].successful
+    assert len(set(answers(10))) == 1                       # the deterministic actor, the same belief
+    assert policy.proc.poll() is None
