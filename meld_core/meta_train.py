@@ -86,6 +86,7 @@ class MetaTrainer:
         self.stop = stop or StopRequest()
         self.on_progress = on_progress or (lambda status: None)
         self._clock_start: float | None = None
+        self._meta_test_so_far: tuple[float, list] = (0.0, [])   # a meta-test on its own: time, success
         self.run_dir = Path(run_dir)
         t = cfg.train
         torch.set_num_threads(t.torch_threads)
@@ -255,6 +256,7 @@ class MetaTrainer:
         n = trials_per_task or self.cfg.train.eval_trials_per_task
         total = n * len(self.env.held_out_tasks)
         successes, returns = [], []
+        started = time.monotonic()
         self.model.eval()
         try:
             with torch.random.fork_rng():
@@ -266,6 +268,7 @@ class MetaTrainer:
                         E = self.env.episode_length
                         returns.append([float(trial.dense[1 + e * E:1 + (e + 1) * E].sum())
                                         for e in range(self.episodes)])
+                        self._meta_test_so_far = (time.monotonic() - started, np.mean(successes, 0).tolist())
                         self._unit_done(phase, total, "trials", done=len(successes))
         finally:
             self.model.train()
@@ -306,10 +309,13 @@ class MetaTrainer:
         """Where the run is, for a progress line (``progress_report``)."""
         t, p = self.cfg.train, self.progress
         elapsed = p.train_time_s
-        left = None
-        if phase == "evaluate" and self._clock_start is None:          # a meta-test on its own
-            rate = elapsed / done if done else None
-            left = None if rate is None else rate * (total - done)
+        last = p.evals[-1] if p.evals else None
+        success, success_at, success_of = ((last["success_per_episode"], last["iteration"], "held-out success")
+                                           if last else (None, None, ""))
+        if phase == "evaluate" and self._clock_start is None:          # a meta-test on its own: its own figures
+            elapsed, success = self._meta_test_so_far
+            success_at, success_of = None, "success so far"
+            left = elapsed / done * (total - done) if done else None
         else:
             estimates = []
             if t.time_budget_s is not None:
@@ -317,15 +323,13 @@ class MetaTrainer:
             if p.iteration > 0:
                 estimates.append(elapsed / p.iteration * (t.iterations - p.iteration))
             left = min(estimates) if estimates else None
-        last = p.evals[-1] if p.evals else None
         job = (f"meta-train {t.env} ({self.cfg.profile})" if self._clock_start is not None
                else f"meta-test {t.env}")
         return Status(job=job, phase=PHASE_NAMES.get(phase, phase), done=done, total=total, unit=unit,
                       iteration=p.iteration if self._clock_start is not None else None,
                       iterations=t.iterations if t.time_budget_s is None and self._clock_start is not None else None,
                       env_steps=p.env_steps if self._clock_start is not None else None, elapsed_s=elapsed,
-                      left_s=left, success=last["success_per_episode"] if last else None,
-                      success_at=last["iteration"] if last else None)
+                      left_s=left, success=success, success_at=success_at, success_of=success_of)
 
     def _run(self, log) -> dict:
         from torch.utils.tensorboard import SummaryWriter

@@ -53,6 +53,7 @@ class Status:
     left_s: float | None = None           #: estimate; None if unknown
     success: list | None = None           #: latest held-out success per episode of a trial
     success_at: int | None = None         #: the iteration it was measured at
+    success_of: str = "held-out success"  #: what ``success`` is ("success so far" in a meta-test)
 
     def text(self) -> str:
         parts = [self.job]
@@ -61,7 +62,7 @@ class Status:
         parts.append(f"{self.phase} {self.done}/{self.total} {self.unit}")
         parts.append(f"{_clock(self.elapsed_s)} elapsed, ~{_clock(self.left_s)} left")
         if self.success:
-            parts.append("held-out success " + " / ".join(f"{100 * s:.0f}%" for s in self.success)
+            parts.append(f"{self.success_of} " + " / ".join(f"{100 * s:.0f}%" for s in self.success)
                          + (f" (iteration {self.success_at})" if self.success_at is not None else ""))
         if self.env_steps is not None:
             parts.append(f"{self.env_steps:,} env steps")

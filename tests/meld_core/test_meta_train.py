@@ -195,3 +195,18 @@ def test_a_run_saved_before_a_key_existed_still_loads(trained_run):
     trainer, _ = load_trained_agent(run)
     assert trainer.cfg.model.task_decoder_weight == 0.0
     assert MetaTrainer(cfg, run, resume=True).resumed
+
+
+def test_a_meta_test_reports_its_own_time_and_success(trained_run):
+    """A meta-test on its own reports its trials, its own running time and the success of the trials
+    so far (not the training run's time and last evaluation)."""
+    cfg, run = trained_run
+    seen = []
+    trainer = MetaTrainer(cfg, run, resume=True, on_progress=seen.append)
+    result = trainer.evaluate(trials_per_task=1)
+    assert [s.done for s in seen] == list(range(1, result["trials"] + 1))
+    assert all(s.success_of == "success so far" and s.success_at is None for s in seen)
+    assert seen[-1].success == result["success_per_episode"]
+    times = [s.elapsed_s for s in seen]
+    assert 0 < times[0] <= times[-1] and times[-1] != trainer.progress.train_time_s
+    assert "success so far" in seen[-1].text() and "env steps" not in seen[-1].text()
