@@ -26,7 +26,8 @@ reward (the task) rather than only copy the observed r_t.
 Optional (``task_decoder_weight`` w_d > 0, not in the papers; VariBAD's decoder,
 Zintgraf et al. 2020, put on MELD's latent): a trial-wide reward decoder
     p_d(r~_t' | z_t, enc(x_t')) = N(mu_d(z_t, enc(x_t')), sigma_d^2)
-for every belief time t and every frame t' >= 1 of the trial (past and future),
+for every belief time t and every frame t' >= 1 of the trial (past and future)
+except a new episode's first frame (its reward is the previous episode's last),
 adding -w_d mean_{t,t'} log p_d(r~_t' | .). enc(x_t') is the image feature, which
 never sees a reward, so what tells r_t' apart from another frame's reward is the
 task, and the belief z_t must carry it from early in the trial. The decoder is
@@ -201,7 +202,8 @@ class LatentModel(nn.Module):
 
     def _task_reward_log_prob(self, latent: torch.Tensor, image_feats: torch.Tensor,
                               reward_targets: torch.Tensor) -> torch.Tensor:
-        """log p_d(r~_t' | z_t, enc(x_t')) for every belief time t and every frame t' >= 1: (B, T, T-1)."""
+        """log p_d(r~_t' | z_t, enc(x_t')) for every belief time t and every frame t' >= 1: (B, T, T-1).
+        (``elbo_loss`` leaves out the columns of reset frames.)"""
         B, T, D = latent.shape
         z = latent.unsqueeze(2).expand(B, T, T - 1, D)
         f = image_feats[:, 1:].unsqueeze(1).expand(B, T, T - 1, image_feats.shape[-1])
@@ -211,10 +213,14 @@ class LatentModel(nn.Module):
 
     # ---- training objective ------------------------------------------------------------
     def elbo_loss(self, images: torch.Tensor, reward_inputs: torch.Tensor, reward_targets: torch.Tensor,
-                  actions: torch.Tensor) -> tuple[torch.Tensor, dict, PosteriorSequence]:
+                  actions: torch.Tensor, reset_frames: tuple[int, ...] = ()
+                  ) -> tuple[torch.Tensor, dict, PosteriorSequence]:
         """Negative ELBO averaged over trials and steps.
 
         images uint8 (B, T, H, W, 3); reward_inputs, reward_targets (B, T); actions (B, T-1, A).
+        ``reset_frames``: indices t' >= 1 whose image is a new episode's first frame while their reward
+        is the last step of the episode before (a trial's episode boundaries); the trial-wide reward
+        decoder leaves them out, since no image feature of that frame predicts that reward.
         Returns (loss, scalar stats, posterior sequence).
         """
         target = image_to_tensor(images)                                 # (B, T, 3, H, W)
@@ -241,6 +247,8 @@ class LatentModel(nn.Module):
             stats["model/prior_reward_nll"] = -prior_reward_ll.mean().item()
         if self.task_decoder is not None:
             task_ll = self._task_reward_log_prob(latent, feats[..., :self.encoder.out_dim], reward_targets)
+            keep = [k for k in range(task_ll.shape[-1]) if k + 1 not in set(reset_frames)]
+            task_ll = task_ll[..., keep]
             loss = loss - self.cfg.task_decoder_weight * task_ll.mean()
             stats["model/loss"] = loss.item()
             stats["model/task_reward_nll"] = -task_ll.mean().item()

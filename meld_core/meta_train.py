@@ -95,6 +95,8 @@ class MetaTrainer:
         self.env = make_env(t.env, **t.env_kwargs)
         self.episodes = t.episodes_per_trial or self.env.episodes_per_trial
         self.trial_length = self.episodes * self.env.episode_length
+        #: frames that begin an episode after the first, paired with the previous episode's last reward
+        self.reset_frames = tuple(e * self.env.episode_length for e in range(1, self.episodes))
         image_shape = self.env.observation_space.shape[:2]
         self.action_dim = self.env.action_space.shape[0]
         self.model, self.sac = build_networks(cfg, image_shape, self.action_dim)
@@ -175,7 +177,8 @@ class MetaTrainer:
 
     # ---- training ----------------------------------------------------------------------
     def model_step(self, b: dict[str, torch.Tensor]) -> tuple[dict, torch.Tensor]:
-        loss, stats, seq = self.model.elbo_loss(b["images"], b["reward_in"], b["reward_target"], b["actions"])
+        loss, stats, seq = self.model.elbo_loss(b["images"], b["reward_in"], b["reward_target"], b["actions"],
+                                                reset_frames=self.reset_frames)
         self.model_opt.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.model.grad_clip > 0:

@@ -173,3 +173,20 @@ def test_bf16_and_channels_last_stay_close_to_fp32():
     torch.manual_seed(5); a, _, _ = ref.elbo_loss(images, rewards, rewards, actions)
     torch.manual_seed(5); b, _, _ = fast.elbo_loss(images, rewards, rewards, actions)
     assert b.item() == pytest.approx(a.item(), rel=2e-2)
+
+
+def test_trial_wide_reward_decoder_leaves_out_reset_frames():
+    """A new episode's first frame carries the previous episode's last reward: the trial-wide decoder leaves its
+    column out, so changing that reward changes the decoder's term only through the posterior, which sees it."""
+    cfg = load_config("tiny", {"model.decode_fraction": 1.0, "model.task_decoder_weight": 3.0})
+    torch.manual_seed(4)
+    model = LatentModel(cfg.model, (64, 64), action_dim=2)
+    images, rewards, actions = _batch(2, 5, 64, 64, 2, seed=5)
+    torch.manual_seed(6)
+    _, full, seq = model.elbo_loss(images, rewards, rewards, actions)
+    torch.manual_seed(6)
+    _, kept, _ = model.elbo_loss(images, rewards, rewards, actions, reset_frames=(2,))
+    feats = model.features(images, rewards)[..., :model.encoder.out_dim]
+    ll = model._task_reward_log_prob(seq.latent, feats, rewards)
+    assert full["model/task_reward_nll"] == pytest.approx(-ll.mean().item(), rel=1e-5)
+    assert kept["model/task_reward_nll"] == pytest.approx(-ll[..., [0, 2, 3]].mean().item(), rel=1e-5)
