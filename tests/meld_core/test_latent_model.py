@@ -70,15 +70,22 @@ def test_elbo_equals_its_terms():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
 
+def _model_and_batch(overrides: dict, steps: int):
+    """A tiny model (every frame decoded) with ``overrides``, and a batch of 2 trials of ``steps`` frames; the
+    torch generator is left seeded for the ELBO's sampling."""
+    cfg = load_config("tiny", {"model.decode_fraction": 1.0, **overrides})
+    torch.manual_seed(4)
+    model = LatentModel(cfg.model, (64, 64), action_dim=2)
+    batch = _batch(2, steps, 64, 64, 2, seed=5)
+    torch.manual_seed(6)
+    return model, batch
+
+
 def test_prior_reward_term():
     """prior_reward_weight w_p adds -w_p mean_t log p(r~_t | z^_t), z^_t ~ p(z_t | z_{t-1}, a_{t-1}),
     and its gradient reaches the previous step's latent (the only way it can help)."""
-    base = load_config("tiny", {"model.decode_fraction": 1.0})
     with_term = load_config("tiny", {"model.decode_fraction": 1.0, "model.prior_reward_weight": 2.0})
-    torch.manual_seed(4)
-    model = LatentModel(base.model, (64, 64), action_dim=2)
-    images, rewards, actions = _batch(2, 4, 64, 64, 2, seed=5)
-    torch.manual_seed(6)
+    model, (images, rewards, actions) = _model_and_batch({}, steps=4)
     loss0, stats0, _ = model.elbo_loss(images, rewards, rewards, actions)
     model.cfg = with_term.model
     torch.manual_seed(6)
@@ -95,12 +102,8 @@ def test_prior_reward_term():
 def test_trial_wide_reward_decoder():
     """task_decoder_weight w_d adds -w_d mean_{t, t' >= 1} log N(r~_t'; mu_d(z_t, enc(x_t')), sigma_d^2): each belief
     decodes every reward of its trial (past and future), and the gradient reaches the encoder and the filter."""
-    cfg = load_config("tiny", {"model.decode_fraction": 1.0, "model.task_decoder_weight": 3.0,
-                               "model.task_decoder_std": 0.5})
-    torch.manual_seed(4)
-    model = LatentModel(cfg.model, (64, 64), action_dim=2)
-    images, rewards, actions = _batch(2, 5, 64, 64, 2, seed=5)
-    torch.manual_seed(6)
+    model, (images, rewards, actions) = _model_and_batch({"model.task_decoder_weight": 3.0,
+                                                          "model.task_decoder_std": 0.5}, steps=5)
     loss, stats, seq = model.elbo_loss(images, rewards, rewards, actions)
     feats = model.features(images, rewards)[..., :model.encoder.out_dim]
     ll = model._task_reward_log_prob(seq.latent, feats, rewards)
@@ -176,13 +179,9 @@ def test_bf16_and_channels_last_stay_close_to_fp32():
 
 
 def test_trial_wide_reward_decoder_leaves_out_reset_frames():
-    """A new episode's first frame carries the previous episode's last reward: the trial-wide decoder leaves its
-    column out, so changing that reward changes the decoder's term only through the posterior, which sees it."""
-    cfg = load_config("tiny", {"model.decode_fraction": 1.0, "model.task_decoder_weight": 3.0})
-    torch.manual_seed(4)
-    model = LatentModel(cfg.model, (64, 64), action_dim=2)
-    images, rewards, actions = _batch(2, 5, 64, 64, 2, seed=5)
-    torch.manual_seed(6)
+    """A new episode's first frame carries the previous episode's last reward, which no feature of that image
+    predicts: the trial-wide decoder's term averages over the other frames only."""
+    model, (images, rewards, actions) = _model_and_batch({"model.task_decoder_weight": 3.0}, steps=5)
     _, full, seq = model.elbo_loss(images, rewards, rewards, actions)
     torch.manual_seed(6)
     _, kept, _ = model.elbo_loss(images, rewards, rewards, actions, reset_frames=(2,))
