@@ -7,7 +7,7 @@ position over all steps, the goal at several steps of the trial. A belief
 that infers the task shows goal R^2 rising with the step; one that forgets it
 shows R^2 falling.
 
-Usage: ./meld shell -c "python benchmarks/probe_belief_point2d.py runs/x [--trials 200]"
+Usage: ./meld shell -c "python experiments/probe_belief_point2d.py runs/x [--trials 200]"
 """
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ no ELBO), on random trials of temporally persistent actions:
    latent model, whose only pressure to carry the goal is the KL term, can
    come to hold it (docs/algorithm.md, "Open problem", item 9).
 
-Usage: ./meld shell -c "python benchmarks/goal_inference_point2d.py [--seconds 120] [--train-goals 30]"
+Usage: ./meld shell -c "python experiments/goal_inference_point2d.py [--seconds 120] [--train-goals 30]"
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ If the ideal-belief run reaches >= 80% held-out success at the end of episode
 1 within a few thousand environment steps, the actor-critic is not what limits
 MELD in the 30-minute budget: learning the goal inference in the latent model is.
 
-Usage: ./meld shell -c "python benchmarks/oracle_belief_point2d.py [--max-env-steps 12000] [--beliefs ideal reactive position]"
+Usage: ./meld shell -c "python experiments/oracle_belief_point2d.py [--max-env-steps 12000] [--beliefs ideal reactive position]"
 """
 from __future__ import annotations
 
