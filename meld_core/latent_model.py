@@ -247,7 +247,7 @@ class LatentModel(nn.Module):
             stats["model/prior_reward_nll"] = -prior_reward_ll.mean().item()
         if self.task_decoder is not None:
             task_ll = self._task_reward_log_prob(latent, feats[..., :self.encoder.out_dim], reward_targets)
-            keep = [k for k in range(task_ll.shape[-1]) if k + 1 not in set(reset_frames)]
+            keep = [k for k in range(task_ll.shape[-1]) if k + 1 not in reset_frames]
             task_ll = task_ll[..., keep]
             loss = loss - self.cfg.task_decoder_weight * task_ll.mean()
             stats["model/loss"] = loss.item()

@@ -232,7 +232,6 @@ class LearnerNode(Node):
                   "uniform_actions": mode == "random"}
         if wanted == self._policy_mode:
             return
-        self._policy_mode = wanted
         if not self.policy_params.wait_for_service(timeout_sec=5.0):
             self.get_logger().warning(f"policy parameters not reachable: it acts as it was set, not {wanted}")
             return
@@ -241,6 +240,7 @@ class LearnerNode(Node):
         answer = self.policy_params.call(SetParameters.Request(parameters=params), timeout_sec=10.0)
         if answer is None or not all(r.successful for r in answer.results):
             raise TrialError(f"the policy refused how to act for this trial: {answer}")
+        self._policy_mode = wanted          # only once it took: an unreachable policy is asked again next trial
 
     # ---- weights ------------------------------------------------------------------------------
     def ship_weights(self) -> None:
