@@ -116,7 +116,11 @@ class MetaTrainer:
         if self.resumed:
             self.load(self.run_dir)
         elif t.init_replay_from:
+            started = time.monotonic()
             self._seed_replay(Path(t.init_replay_from))
+            if t.init_explore_trials:
+                self._collect_exploration(Path(t.init_replay_from), t.init_explore_trials)
+            self.progress.train_time_s = time.monotonic() - started    # counted in the time budget
 
     # ---- data ------------------------------------------------------------------------
     def _seed_replay(self, other_run: Path) -> None:
@@ -130,6 +134,25 @@ class MetaTrainer:
                                   f"{len(other.tasks)} tasks; this run needs {self.trial_length} on {len(self.replay.tasks)}")
         for trial in other.iter_trials():
             self.replay.add(trial)
+
+    def _collect_exploration(self, other_run: Path, n_trials: int) -> None:
+        """Exploration data from another run's agent (``train.init_explore_trials``): ``n_trials``
+        trials on random training tasks in which that agent's belief is fed, for the first k frames
+        of episode 1 (k uniform in 1..episode length), the rewards of a decoy training task drawn at
+        random, and the true rewards after. Acting as if the task were the decoy, as posterior
+        sampling would, it goes to the decoy's goal, meets the true reward there, and turns to the
+        true goal; the trials record the true task's rewards. Stage 1's own trials go straight to
+        the goal, so without these the sparse model learns "no reward here, so the goal is
+        elsewhere" only from its own agent's trials. Runs in this process (the graph is not up yet)."""
+        agent, _ = load_agent(other_run, self.env.observation_space.shape[:2], self.action_dim)
+        tasks, E = self.env.train_tasks, self.env.episode_length
+        with torch.random.fork_rng():
+            torch.manual_seed(self.cfg.train.seed + 2_000_000)
+            for _ in range(n_trials):
+                ti, decoy = (int(i) for i in self.rng.integers(len(tasks), size=2))
+                steps, seed = int(self.rng.integers(1, E + 1)), int(self.rng.integers(2**31 - 1))
+                self.replay.add(run_trial(self.env, ti, tasks[ti], self.episodes, seed, agent=agent,
+                                          decoy=(tasks[decoy], steps)))
 
     def run_trial_here(self, task_set: str, task_index: int, seed: int, mode: str) -> Trial:
         """One trial on ``task_set`` ("train" | "held_out") task ``task_index`` in this process's
@@ -508,6 +531,24 @@ class MetaTrainer:
             raise CheckpointError(f"checkpoint in {run_dir} does not fit this model ({type(exc).__name__}: {str(exc)[:300]})") from None
         self.replay = replay
         self.progress = Progress(evals=evals, **prog)
+
+
+def load_agent(run_dir: str | Path, image_shape, action_dim: int) -> tuple[MeldAgent, MeldConfig]:
+    """The acting agent (latent model and actor, as last saved, in eval mode) of the run in
+    ``run_dir``, for images of ``image_shape`` and actions of ``action_dim``, and the configuration
+    it was trained with; nothing else of the run is loaded."""
+    payload = load_checkpoint(Path(run_dir) / CHECKPOINT_FILE)
+    try:
+        cfg = config_from_dict(payload["config"])
+        model, sac = build_networks(cfg, image_shape, action_dim)
+        model.load_state_dict(payload["model"])
+        sac.load_state_dict(payload["sac"])
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint in {run_dir} does not give an agent for images {tuple(image_shape)} "
+                              f"and {action_dim} actions ({type(exc).__name__}: {str(exc)[:300]})") from None
+    model.eval()
+    sac.actor.eval()
+    return MeldAgent(model, sac.actor, cfg.model.reward_input, cfg.sac.policy_input), cfg
 
 
 def load_trained_agent(run_dir: str | Path, **collaborators) -> tuple[MetaTrainer, dict]:

@@ -82,6 +82,17 @@ class MeldEnv(gym.Env, Generic[TaskT]):
         """Switch to ``task``; takes effect at the next ``reset``."""
         self._task = task
 
+    def rewards_under(self, task: TaskT) -> tuple[float, float, bool]:
+        """(dense reward, sparse reward, success) that ``task`` would give in the current state:
+        what another task would have paid for the same step (the state does not depend on the
+        task; only the rewards do). The current task is left as it is."""
+        current = self._task
+        self._task = task
+        try:
+            return self._rewards()
+        finally:
+            self._task = current
+
     # ---- Gymnasium API -------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)

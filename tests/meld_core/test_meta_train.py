@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError, replay_path_of
-from meld_core.config import load_config
+from meld_core.config import ConfigError, load_config
 from meld_core.meta_train import MetaTrainer
 
 
@@ -210,3 +210,22 @@ def test_a_meta_test_reports_its_own_time_and_success(trained_run):
     times = [s.elapsed_s for s in seen]
     assert 0 < times[0] <= times[-1] and times[-1] != trainer.progress.train_time_s
     assert "success so far" in seen[-1].text() and "env steps" not in seen[-1].text()
+
+
+def test_exploration_trials_of_the_stage1_agent_join_the_replay(trained_run, tmp_path):
+    """train.init_explore_trials: stage 2 starts with stage 1's trials plus that many trials of
+    stage 1's agent shown a decoy task's rewards; the time they take counts in the budget."""
+    _, run1 = trained_run
+    over = {"train.iterations": 1, "train.init_replay_from": str(run1), "model.reward_input": "sparse",
+            "model.reward_target": "dense", "sac.critic_reward": "dense", "train.pretrain_trials": 0}
+    plain = MetaTrainer(load_config("tiny", over), tmp_path / "plain", resume=False)
+    explored = MetaTrainer(load_config("tiny", {**over, "train.init_explore_trials": 3}), tmp_path / "explored",
+                           resume=False)
+    assert explored.replay.num_trials() == plain.replay.num_trials() + 3
+    assert explored.progress.train_time_s > 0
+    again = MetaTrainer(load_config("tiny", {**over, "train.init_explore_trials": 3}), tmp_path / "again",
+                        resume=False)
+    assert all(np.array_equal(a.images, b.images) for a, b in zip(explored.replay.iter_trials(),
+                                                                   again.replay.iter_trials()))
+    with pytest.raises(ConfigError, match="init_replay_from"):
+        load_config("tiny", {"train.init_explore_trials": 3})

@@ -57,3 +57,15 @@ def test_goal_is_not_drawn():
     env.set_task(env.train_tasks[0]); a, _ = env.reset(seed=1)
     env.set_task(env.train_tasks[1]); b, _ = env.reset(seed=1)
     assert np.array_equal(a, b)
+
+
+def test_rewards_under_another_task_leave_the_task_alone():
+    env = Point2DEnv(variant="two_goal", n_train=2, n_eval=2)
+    here, other = env.train_tasks
+    env.set_task(here)
+    env.reset(seed=0)
+    _drive_to(env, other.goal(env.goal_distance))
+    dense, sparse, success = env.rewards_under(other)
+    assert success and sparse == 1.0 and dense > -env.goal_radius
+    _, r, _, _, info = env.step(np.zeros(2))          # still paid by its own task
+    assert not info["success"] and r < -1.0
