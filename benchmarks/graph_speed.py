@@ -60,6 +60,7 @@ from sensor_msgs.msg import Image
 from meld_core.agent import MeldAgent
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
+from meld_core.weights import save_weights
 from meld_core.rollout import run_trial
 from meld_ros.graph import CONTROL_LOOP, NodeSpec, build_graph, compose
 from meld_ros.launcher import Graph
@@ -243,7 +244,7 @@ def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) 
 
 
 def direct_rate(trainer: MetaTrainer, episodes: int, agent: MeldAgent) -> float:
-    env = trainer.env
+    env = trainer.source.env
     run_trial(env, 0, env.train_tasks[0], 1, 0, agent=agent)          # warm-up
     t0 = time.monotonic()
     for e in range(episodes):
@@ -272,9 +273,9 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         trainer = MetaTrainer(load_config("cpu", {"train.env": args.env}), Path(d) / "run", resume=False)
         weights = Path(d) / "weights.pt"
-        trainer.export_weights(weights, 1)
-        trainer.model.eval()
-        a = trainer.agent
+        save_weights(weights, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
+        trainer.algo.model.eval()
+        a = trainer.algo.agent
         agents = {"torch": a,                     # the trainer's own loop: eager torch
                   "onnxruntime": MeldAgent(a.model, a.actor, a.reward_input, a.policy_input).use_onnxruntime()}
         results = {}

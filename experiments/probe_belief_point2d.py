@@ -16,7 +16,9 @@ import argparse
 import numpy as np
 import torch
 
-from meld_core.meta_train import load_trained_agent
+from meld_core.checkpoint import load_checkpoint
+from meld_core.config import config_from_dict
+from meld_core.meta_train import MetaTrainer
 
 
 def ridge_r2(x: np.ndarray, y: np.ndarray, reg: float = 1e-2) -> np.ndarray:
@@ -41,15 +43,16 @@ def main():
     p.add_argument("run_dir")
     p.add_argument("--trials", type=int, default=200)
     args = p.parse_args()
-    trainer, _ = load_trained_agent(args.run_dir)
+    cfg = config_from_dict(load_checkpoint(f"{args.run_dir}/checkpoint.pt")["config"])
+    trainer = MetaTrainer(cfg, args.run_dir, resume=True)      # read only: run() is never called
     if not trainer.cfg.train.env.startswith("point2d"):
         raise SystemExit("this probe reads the point-2d agent's pixels; run it on a point2d run")
     b = trainer.replay.sample(args.trials, np.random.default_rng(0))
-    t = trainer._tensors(b)
+    t = trainer.algo.tensors(b)
     with torch.no_grad():
-        seq = trainer.model.posterior(trainer.model.features(t["images"], t["reward_in"]), t["actions"])
+        seq = trainer.algo.model.posterior(trainer.algo.model.features(t["images"], t["reward_in"]), t["actions"])
     x = torch.cat([seq.z1_dist.mean, seq.z2_dist.mean], -1).numpy()
-    goals = np.array([trainer.env.train_tasks[i].goal(trainer.env.goal_distance) for i in b["task_index"]])
+    goals = np.array([trainer.source.env.train_tasks[i].goal(trainer.source.env.goal_distance) for i in b["task_index"]])
     pos = red_centroid(b["images"])
     B, T, D = x.shape
     print(f"{args.run_dir}: {B} trials of {T} frames, belief of {D} dims "

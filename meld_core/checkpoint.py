@@ -93,3 +93,78 @@ def compare_configs(saved: dict, current: dict, fixed: dict[str, tuple[str, ...]
             if va != vb:
                 diffs.append(f"{section}.{k}: checkpoint {va!r} vs now {vb!r}")
     return diffs
+
+
+# ---- a run directory as a whole -------------------------------------------------------------
+def save_run(run_dir: Path, stamp: str, state: dict[str, Any], replay) -> None:
+    """Write ``replay`` (a MultiTaskReplay) as ``replay-<stamp>.npz``, then ``state`` (plain containers
+    and tensors: configuration, task spec, networks, optimizers, progress, generator states) as the
+    checkpoint naming that replay, then delete older replays: a crash at any moment leaves a pair."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    replay.save(run_dir / replay_file_name(stamp), stamp)
+    save_checkpoint(run_dir / CHECKPOINT_FILE, {"stamp": stamp, **state})
+    remove_stale_replays(run_dir, keep=replay_file_name(stamp))
+
+
+def read_run(run_dir: Path, current_config: dict, fixed: dict[str, tuple[str, ...]]):
+    """The checkpoint of ``run_dir`` and the replay it names, checked against each other and against
+    ``current_config`` (keys in ``fixed`` must match: ``compare_configs``); CheckpointError otherwise."""
+    from meld_core.config import complete_saved
+    from meld_core.replay import MultiTaskReplay
+
+    run_dir = Path(run_dir)
+    payload = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    diffs = compare_configs(complete_saved(payload.get("config", {})), current_config, fixed)
+    if diffs:
+        raise CheckpointError(f"checkpoint in {run_dir} was made with a different configuration: " + "; ".join(diffs))
+    replay_file = run_dir / replay_file_name(str(payload.get("stamp")))
+    try:
+        replay = MultiTaskReplay.load(replay_file)
+    except Exception as exc:
+        raise CheckpointError(f"replay {replay_file} is missing or corrupt ({type(exc).__name__}: {exc})") from None
+    if replay.stamp != payload.get("stamp"):
+        raise CheckpointError(f"replay and checkpoint in {run_dir} are from different moments "
+                              f"({replay.stamp} vs {payload.get('stamp')}); the run was interrupted while saving")
+    return payload, replay
+
+
+def saved_config_and_spec(payload: dict, run_dir: Path):
+    """(MeldConfig, TaskSpec) of a checkpoint's payload. A checkpoint from before specs were saved gets
+    the spec of its simulated environment (``task_spec.simulated_task_spec``)."""
+    from meld_core.config import config_from_dict
+    from meld_core.task_spec import TaskSpec, simulated_task_spec
+
+    try:
+        cfg = config_from_dict(payload["config"])
+        if "spec" in payload:
+            spec = TaskSpec.from_dict(payload["spec"])
+        else:
+            t = cfg.train
+            spec = simulated_task_spec(t.env, t.env_kwargs, t.episodes_per_trial)
+    except Exception as exc:
+        raise CheckpointError(f"checkpoint in {run_dir} holds an unreadable configuration or task spec: "
+                              f"{type(exc).__name__}: {str(exc)[:300]}") from None
+    return cfg, spec
+
+
+def load_agent(run_dir: str | Path):
+    """The trained agent of the run in ``run_dir``: (MeldAgent with the latent model and actor as last
+    saved, in eval mode; the TaskSpec it was trained on; its MeldConfig). Nothing else of the run (replay,
+    optimizers) is read."""
+    from meld_core.agent import MeldAgent
+    from meld_core.algorithm import build_networks
+
+    run_dir = Path(run_dir)
+    payload = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    cfg, spec = saved_config_and_spec(payload, run_dir)
+    model, sac = build_networks(cfg, spec.image_shape, spec.action_dim)
+    try:
+        model.load_state_dict(payload["model"])
+        sac.load_state_dict(payload["sac"])
+    except (KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"checkpoint in {run_dir} does not fit its own configuration "
+                              f"({type(exc).__name__}: {str(exc)[:300]})") from None
+    model.eval()
+    sac.actor.eval()
+    return MeldAgent(model, sac.actor, cfg.model.reward_input, cfg.sac.policy_input), spec, cfg

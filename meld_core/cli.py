@@ -52,16 +52,18 @@ def _train(args) -> dict:
 
 
 def _meta_test(args) -> dict:
-    from meld_core.meta_train import load_trained_agent
+    from meld_core.checkpoint import load_agent
+    from meld_core.evaluation import meta_test
 
     stop, report = StopRequest(), _reporter(args)
     stop_on_signals(stop)
-    trainer, _ = load_trained_agent(args.run_dir, stop=stop, on_progress=None if args.no_progress else report)
+    agent, spec, cfg = load_agent(args.run_dir)
     try:
-        result = trainer.evaluate(trials_per_task=args.trials_per_task, seed_offset=args.seed_offset)
+        result = meta_test(agent, spec, cfg, args.trials_per_task, args.seed_offset, stop=stop,
+                           on_progress=None if args.no_progress else report)
     finally:
         report.close()
-    _print_result(f"meta-test {trainer.cfg.train.env} on {len(trainer.env.held_out_tasks)} held-out tasks", result)
+    _print_result(f"meta-test {spec.env} on {spec.n_held_out_tasks} held-out tasks", result)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return result

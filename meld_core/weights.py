@@ -18,6 +18,7 @@ from meld_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoi
 from meld_core.config import MeldConfig, config_from_dict
 from meld_core.latent_model import LatentModel, policy_input_dim
 from meld_core.sac import Actor
+from meld_core.task_spec import TaskSpec
 
 
 @dataclass
@@ -50,13 +51,13 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def save_weights(path: Path, version: int, cfg: MeldConfig, image_shape, action_scale,
-                 model: LatentModel, actor: Actor) -> str:
-    """Write the weights file atomically; returns its sha256."""
+def save_weights(path: Path, version: int, cfg: MeldConfig, spec: TaskSpec, agent: MeldAgent) -> str:
+    """Write the acting weights of ``agent`` (latent model and actor) for ``spec``'s images and actions,
+    atomically; returns the file's sha256."""
     save_checkpoint(Path(path), {"kind": "weights", "version": int(version), "config": cfg.to_dict(),
-                                 "image_shape": list(image_shape), "action_dim": len(action_scale),
-                                 "action_scale": [float(v) for v in action_scale],
-                                 "model": model.state_dict(), "actor": actor.state_dict()})
+                                 "image_shape": list(spec.image_shape), "action_dim": spec.action_dim,
+                                 "action_scale": [float(v) for v in spec.action_scale],
+                                 "model": agent.model.state_dict(), "actor": agent.actor.state_dict()})
     return sha256_of(path)
 
 

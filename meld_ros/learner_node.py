@@ -2,8 +2,12 @@
 
 The algorithm is ``meld_core.meta_train.MetaTrainer`` (replay per task,
 model and actor-critic training, checkpoints, TensorBoard, periodic
-evaluation); this node plugs in where the trials come from and where the
-weights go:
+evaluation); this node is the trainer's trial source (``TrialSource``) and
+its ``on_new_weights`` hook, both passed in when the trainer is built. The
+task spec (task counts, trial shape, image size) comes from
+``task_spec.simulated_task_spec``; the bridge owns the environment that runs.
+Meta-testing loads the trained agent only (``checkpoint.load_agent``) and
+runs ``evaluation.meta_test`` through this node:
 
 - a trial on task i: ``/belief/reset`` (the latent is reset at a trial's
   start only), then per episode ``/meld/set_task`` (the reset rig puts the
@@ -44,8 +48,11 @@ from std_srvs.srv import Trigger
 from meld_core.config import ConfigError, load_config
 from meld_core.interruption import Interrupted, StopRequest, stop_on_signals
 from meld_core.progress_report import ProgressReporter
-from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError
-from meld_core.meta_train import MetaTrainer, load_trained_agent
+from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError, load_agent
+from meld_core.evaluation import meta_test
+from meld_core.meta_train import MetaTrainer
+from meld_core.task_spec import simulated_task_spec
+from meld_core.weights import save_weights
 from meld_ros.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.node_params import LearnerParams, declare
@@ -88,22 +95,24 @@ class LearnerNode(Node):
         self.p: LearnerParams = declare(self, LearnerParams)
         self.stop = stop or StopRequest()
         self.report = ProgressReporter(sys.stdout)
-        collaborators = {"stop": self.stop, "on_progress": self.report}
         if self.p.mode == "meta_test":
             if not (Path(self.p.run_dir) / CHECKPOINT_FILE).exists():
                 raise ConfigError(f"learner.run_dir: no checkpoint in {self.p.run_dir} to meta-test")
-            self.trainer, _ = load_trained_agent(self.p.run_dir, **collaborators)
+            self.agent, self.spec, self.cfg = load_agent(self.p.run_dir)
             self.out_dir = meta_test_dir(self.p.run_dir, self.p.results_dir)
-            if self.p.env and self.p.env != self.trainer.cfg.train.env:
-                raise ConfigError(f"the checkpoint was trained on {self.trainer.cfg.train.env}, not {self.p.env}")
+            if self.p.env and self.p.env != self.spec.env:
+                raise ConfigError(f"the checkpoint was trained on {self.spec.env}, not {self.p.env}")
+            self.trainer = None
         else:
-            self.trainer = MetaTrainer(load_config(self.p.profile, self.p.override_list()), Path(self.p.run_dir),
-                                       resume=True, **collaborators)
+            self.cfg = load_config(self.p.profile, self.p.override_list())
+            t = self.cfg.train
+            # the trial's shape, task counts and image size: the bridge runs the environment itself
+            self.spec = simulated_task_spec(t.env, t.env_kwargs, t.episodes_per_trial)
+            self.trainer = MetaTrainer(self.cfg, Path(self.p.run_dir), resume=True, source=self, stop=self.stop,
+                                       on_progress=self.report, on_new_weights=self.ship_weights)
             self.trainer.claim_run_dir()             # before it ships weights into it
+            self.agent = self.trainer.algo.agent
             self.out_dir = Path(self.p.run_dir)
-        self.cfg = self.trainer.cfg
-        self.trainer.trial_runner = self.run_trial
-        self.trainer.on_new_weights = self.ship_weights
         # versions only grow, across restarts too: the nodes switch to the newest
         self.version = max((int(q.stem.split("-")[1]) for q in self.out_dir.glob("weights-*.pt")), default=0)
         self._lock = threading.Lock()
@@ -162,8 +171,10 @@ class LearnerNode(Node):
             raise TrialError(f"{what} failed: {getattr(result, 'message', 'no answer')}")
         return result
 
-    def run_trial(self, task_set: str, task_index: int, seed: int, mode: str = "train"):
-        """MetaTrainer's trial runner, through the graph. ``mode`` "eval" sets the policy to
+    def run_trial(self, task_set: str, task_index: int, seed: int, mode: str = "train", agent=None, rng=None):
+        """A trial through the graph (this node is the trainer's ``TrialSource``; ``agent`` and ``rng`` are
+        not used: the graph acts with the weights it was shipped, and the policy node draws its own
+        uniform actions). ``mode`` "eval" sets the policy to
         ``train.eval_deterministic``; "random" acts uniformly at random. A trial that
         fails (an episode that does not finish, or whose data another publisher spoiled) is run
         again from its start, up to ``trial_retries`` times, each failure logged with its reason."""
@@ -180,15 +191,14 @@ class LearnerNode(Node):
                                           f"{self.p.trial_retries} retries)")
 
     def _run_trial_once(self, task_set: str, task_index: int, seed: int, mode: str):
-        env = self.trainer.env
+        spec = self.spec
         self._set_policy(mode)
         self._call(self.belief_reset, Trigger.Request(), "belief reset")
         episodes = []
-        for e in range(self.trainer.episodes):
+        for e in range(spec.episodes_per_trial):
             with self._lock:      # record from now on: the reset frame may arrive before the reset's answer
-                self._episode = EpisodeRecorder(env.episode_length, reward_limit=Reward.MAX_ABS,
-                                                action_dim=env.action_space.shape[0],
-                                                image_shape=env.observation_space.shape)
+                self._episode = EpisodeRecorder(spec.episode_length, reward_limit=Reward.MAX_ABS,
+                                                action_dim=spec.action_dim, image_shape=(*spec.image_shape, 3))
                 self._done.clear()
             try:
                 request = SetTask.Request(task_id=task_index, task_set=task_set, seed=seed + e, home_arm=True)
@@ -228,7 +238,7 @@ class LearnerNode(Node):
         """How the policy node acts for a trial of ``mode``: uniformly at random for "random" (the model's
         pre-training data, as the in-process trainer collects it), with the actor's mean for "eval" if
         ``train.eval_deterministic``, else sampling the actor."""
-        wanted = {"deterministic": mode == "eval" and self.trainer.cfg.train.eval_deterministic,
+        wanted = {"deterministic": mode == "eval" and self.cfg.train.eval_deterministic,
                   "uniform_actions": mode == "random"}
         if wanted == self._policy_mode:
             return
@@ -247,7 +257,7 @@ class LearnerNode(Node):
         self.version += 1
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir.resolve() / f"weights-{self.version}.pt"
-        sha = self.trainer.export_weights(path, self.version)
+        sha = save_weights(path, self.version, self.cfg, self.spec, self.agent)
         msg = ModelUpdate(run_id=self.p.run_id, version=self.version, path=str(path), sha256=sha)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.update_pub.publish(msg)
@@ -267,12 +277,12 @@ class LearnerNode(Node):
         self.ship_weights()                              # version 1: the current (maybe untrained) weights
         try:
             if self.p.mode == "meta_test":
-                tr = self.trainer
-                result = tr.evaluate(trials_per_task=self.p.trials, seed_offset=2_000_000)
-                what = (f"meta-test {tr.cfg.train.env} on {len(tr.env.held_out_tasks)} held-out tasks "
+                result = meta_test(self.agent, self.spec, self.cfg, self.p.trials, seed_offset=2_000_000, source=self,
+                                   stop=self.stop, on_progress=self.report)
+                what = (f"meta-test {self.spec.env} on {self.spec.n_held_out_tasks} held-out tasks "
                         f"({result['trials']} trials" + (f"; the belief's reward input: {self.p.reward_input}"
                                                          if self.p.reward_input else "") + ")")
-                result["reward_input"] = self.p.reward_input or tr.cfg.model.reward_input
+                result["reward_input"] = self.p.reward_input or self.cfg.model.reward_input
             else:
                 result = self.trainer.run(log=self.get_logger().info)
                 what = "meta-training done: held-out"

@@ -52,13 +52,14 @@ def fast_scene_flags(scene: mujoco.MjvScene) -> None:
 
 
 class CameraRenderer:
-    """Renders named cameras of one model to uint8 RGB arrays of a fixed size."""
+    """Renders named cameras of one model to uint8 RGB arrays of a fixed size. The OpenGL context is
+    made at the first ``render``: an environment built only to read its task set and shapes (the
+    learner's ``task_spec.spec_of_env``) never opens one."""
 
     def __init__(self, model: mujoco.MjModel, height: int, width: int):
         fast_visual_settings(model, height, width)
         self.height, self.width = height, width
-        self._renderer = mujoco.Renderer(model, height=height, width=width)
-        fast_scene_flags(self._renderer.scene)
+        self._renderer: mujoco.Renderer | None = None
         self._model = model
 
     def camera_id(self, name: str) -> int:
@@ -70,9 +71,14 @@ class CameraRenderer:
         return cam
 
     def render(self, data: mujoco.MjData, camera: int | str) -> np.ndarray:
+        if self._renderer is None:
+            self._renderer = mujoco.Renderer(self._model, height=self.height, width=self.width)
+            fast_scene_flags(self._renderer.scene)
         cam = self.camera_id(camera) if isinstance(camera, str) else camera
         self._renderer.update_scene(data, camera=cam)
         return self._renderer.render().copy()
 
     def close(self) -> None:
-        self._renderer.close()
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

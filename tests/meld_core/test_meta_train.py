@@ -9,8 +9,8 @@ from meld_core.meta_train import MetaTrainer
 
 
 def _params(trainer):
-    return {**{f"model.{k}": v for k, v in trainer.model.state_dict().items()},
-            **{f"sac.{k}": v for k, v in trainer.sac.state_dict().items()}}
+    return {**{f"model.{k}": v for k, v in trainer.algo.model.state_dict().items()},
+            **{f"sac.{k}": v for k, v in trainer.algo.sac.state_dict().items()}}
 
 
 @pytest.mark.parametrize("extra", [{}, {"sac.cache_transitions": 100, "sac.policy_input": "belief"}])
@@ -35,7 +35,7 @@ def test_checkpoint_round_trip_continues_bit_identically(tmp_path, extra):
         da, db = ta.stored()[0], tb.stored()[0]
         assert all(np.array_equal(da[k], db[k]) for k in da)
     assert straight.progress.evals[-1]["success_per_episode"] == resumed.progress.evals[-1]["success_per_episode"]
-    assert straight.sac.log_alpha.item() == resumed.sac.log_alpha.item()
+    assert straight.algo.sac.log_alpha.item() == resumed.algo.sac.log_alpha.item()
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def test_two_stage_sparse_scheme_starts_from_stage1_data(trained_run, tmp_path):
     stage2 = MetaTrainer(cfg, tmp_path / "stage2", resume=False)
     stage1 = MetaTrainer(load_config("tiny", {"train.iterations": 1}), run1, resume=True)
     assert stage2.replay.num_trials() == stage1.replay.num_trials() > 0
-    b = stage2._tensors(stage2.replay.sample(2, np.random.default_rng(0)))
+    b = stage2.algo.tensors(stage2.replay.sample(2, np.random.default_rng(0)))
     assert torch.equal(b["reward_in"], torch.from_numpy(stage2.replay.sample(2, np.random.default_rng(0))["sparse"]))
     assert torch.equal(b["reward_target"], b["critic_reward"])
     result = stage2.run()
@@ -123,7 +123,7 @@ def test_belief_as_policy_input(tmp_path):
     cfg = load_config("tiny", {"train.iterations": 1, "sac.policy_input": "belief"})
     trainer = MetaTrainer(cfg, tmp_path / "run", resume=False)
     D = cfg.model.z1_dim + cfg.model.z2_dim
-    assert trainer.sac.actor.net[0].in_features == 2 * D
+    assert trainer.algo.sac.actor.net[0].in_features == 2 * D
     result = trainer.run()
     assert len(result["success_per_episode"]) == 2
     with pytest.raises(CheckpointError, match="sac.policy_input"):
@@ -178,38 +178,59 @@ def test_a_run_stopped_in_any_phase_resumes_bit_identically(tmp_path, phase, aft
                                                                         pb.ac_steps)
     assert [e["success_per_episode"] for e in pa.evals] == [e["success_per_episode"] for e in pb.evals]
     assert straight.rng.bit_generator.state == resumed.rng.bit_generator.state
-    assert straight.sac.log_alpha.item() == resumed.sac.log_alpha.item()
+    assert straight.algo.sac.log_alpha.item() == resumed.algo.sac.log_alpha.item()
 
 
 def test_a_run_saved_before_a_key_existed_still_loads(trained_run):
     """A checkpoint from an older meld lacks the configuration keys added since; each takes its paper value
     (what meld did before it existed), so the run meta-tests and resumes instead of being refused."""
-    from meld_core.checkpoint import load_checkpoint, save_checkpoint
-    from meld_core.meta_train import load_trained_agent
+    from meld_core.checkpoint import load_agent, load_checkpoint, save_checkpoint
     cfg, run = trained_run
     payload = load_checkpoint(run / CHECKPOINT_FILE)
     del payload["format_version"]
     for key in ("task_decoder_weight", "task_decoder_std"):
         del payload["config"]["model"][key]
+    del payload["config"]["train"]["init_explore_trials"]
+    spec = payload.pop("spec")                   # checkpoints before task specs: rebuilt from the environment
     save_checkpoint(run / CHECKPOINT_FILE, payload)
-    trainer, _ = load_trained_agent(run)
-    assert trainer.cfg.model.task_decoder_weight == 0.0
+    _, saved_spec, saved_cfg = load_agent(run)
+    assert saved_cfg.model.task_decoder_weight == 0.0 and saved_cfg.train.init_explore_trials == 0
+    assert saved_spec.to_dict() == spec
     assert MetaTrainer(cfg, run, resume=True).resumed
 
 
 def test_a_meta_test_reports_its_own_time_and_success(trained_run):
     """A meta-test on its own reports its trials, its own running time and the success of the trials
     so far (not the training run's time and last evaluation)."""
-    cfg, run = trained_run
+    from meld_core.checkpoint import load_agent
+    from meld_core.evaluation import meta_test
+
+    _, run = trained_run
     seen = []
-    trainer = MetaTrainer(cfg, run, resume=True, on_progress=seen.append)
-    result = trainer.evaluate(trials_per_task=1)
+    agent, spec, cfg = load_agent(run)
+    result = meta_test(agent, spec, cfg, trials_per_task=1, on_progress=seen.append)
     assert [s.done for s in seen] == list(range(1, result["trials"] + 1))
     assert all(s.success_of == "success so far" and s.success_at is None for s in seen)
     assert seen[-1].success == result["success_per_episode"]
     times = [s.elapsed_s for s in seen]
-    assert 0 < times[0] <= times[-1] and times[-1] != trainer.progress.train_time_s
+    assert 0 < times[0] <= times[-1]
     assert "success so far" in seen[-1].text() and "env steps" not in seen[-1].text()
+
+
+def test_meta_testing_reads_the_agent_only_and_matches_the_trainers_evaluation(trained_run):
+    """``load_agent`` + ``meta_test`` give what the trainer restored from the same run measures, and leave
+    the run directory as it was."""
+    from meld_core.checkpoint import load_agent
+    from meld_core.evaluation import meta_test
+
+    cfg, run = trained_run
+    before = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
+    agent, spec, saved = load_agent(run)
+    result = meta_test(agent, spec, saved, trials_per_task=1, seed_offset=7)
+    trainer = MetaTrainer(cfg, run, resume=True)
+    assert spec == trainer.spec and spec.image_shape == (64, 64)
+    assert trainer.evaluate(trials_per_task=1, seed_offset=7) == result
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before
 
 
 def test_exploration_trials_of_the_stage1_agent_join_the_replay(trained_run, tmp_path):

@@ -11,6 +11,7 @@ from sensor_msgs.msg import Image
 
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
+from meld_core.weights import save_weights
 from meld_core.rollout import run_trial
 from meld_ros.msg import Action, Reward
 from meld_ros.node_runtime import RELIABLE, ns_of, stamp_of
@@ -58,7 +59,7 @@ class ScriptedPolicy:
 def test_graph_trial_equals_direct_rollout(start_node, tmp_path):
     weights = tmp_path / "w.pt"
     trainer = MetaTrainer(load_config("tiny", {"train.iterations": 1}), tmp_path / "run", resume=False)
-    trainer.export_weights(weights, 1)
+    save_weights(weights, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
     nodes = [start_node("mujoco_bridge_node", {"env": "point2d"}),
              start_node("camera_fusion_node", {"camera_topics": "['/camera/scene/image_raw']"}),
              start_node("reward_node"), start_node("reset_rig_node"),

@@ -10,6 +10,7 @@ from std_srvs.srv import Trigger
 
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
+from meld_core.weights import save_weights
 from meld_ros.images import array_to_image
 from meld_ros.msg import Action, Belief, Reward
 from meld_ros.node_runtime import RECORDED, RELIABLE, ns_of
@@ -21,7 +22,7 @@ def weights(tmp_path_factory):
     d = tmp_path_factory.mktemp("graph")
     trainer = MetaTrainer(load_config("tiny", {"train.iterations": 1}), d / "run", resume=False)
     trainer.run()
-    trainer.export_weights(d / "weights.pt", version=1)
+    save_weights(d / "weights.pt", 1, trainer.cfg, trainer.spec, trainer.algo.agent)
     return d / "weights.pt"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
+from meld_core.weights import save_weights
 from meld_ros.msg import ModelUpdate
 from meld_ros.node_runtime import LATCHED
 
@@ -68,7 +69,7 @@ def test_a_domain_or_run_directory_in_use_is_refused(tmp_path):
 def test_weights_of_another_run_are_ignored(tmp_path, start_node, ros_node):
     trainer = MetaTrainer(load_config("tiny"), tmp_path / "t", resume=False)
     ours, theirs = tmp_path / "ours.pt", tmp_path / "theirs.pt"
-    sha_ours, sha_theirs = trainer.export_weights(ours, 1), trainer.export_weights(theirs, 7)
+    sha_ours, sha_theirs = save_weights(ours, 1, trainer.cfg, trainer.spec, trainer.algo.agent), save_weights(theirs, 7, trainer.cfg, trainer.spec, trainer.algo.agent)
     nodes = [start_node("belief_node", {"run_id": "run-a"}), start_node("policy_node", {"run_id": "run-a"})]
     pub = ros_node.create_publisher(ModelUpdate, "/meld/model_update", LATCHED)
     assert ros_node.spin_until(lambda: pub.get_subscription_count() >= 2, 30)
