@@ -23,7 +23,7 @@ command that is not renewed (the bridge's ``command_timeout_s``).
 
 Bad input: malformed images, images of the wrong size, rewards that are not finite or beyond
 ``Reward.MAX_ABS`` and actions of the wrong size are logged and dropped with the node alive; at
-most ``PENDING`` frames wait for their partners (the oldest go first: between episodes of
+most ``BeliefInputs.pending`` frames wait for their partners (the oldest go first: between episodes of
 real-time operation camera frames keep coming with no reward), so a flood cannot exhaust memory.
 
 Time: an observation older than the last one processed is dropped; ``clock_jump_frames`` of them
@@ -49,18 +49,9 @@ from meld_core.weights import AgentWeights, load_weights
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
 from meld_ros.node_params import BeliefParams, declare
+from meld_ros.belief_inputs import BeliefInputs, Ready, Skipped
 from meld_ros.reward_check import reward_is_plausible
-from meld_ros.stamp_order import StampOrder, Verdict
-
-#: at most this many frames (images, rewards, actions each) wait for their partners
-PENDING = 64
-
-
-def _bounded(pending: dict) -> None:
-    """Drop the oldest entries beyond ``PENDING``: a frame that found no partner while newer ones came
-    never will (cameras run on between episodes, when no reward is sensed)."""
-    while len(pending) > PENDING:
-        del pending[min(pending)]
+from meld_ros.stamp_order import LastAnswer, Verdict
 from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
                                     stamp_of, subscribe)
 
@@ -83,17 +74,11 @@ class BeliefNode(Node):
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         serve(self, Trigger, "~/reset", self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
-        self._images: dict[int, object] = {}
-        self._rewards: dict[int, Reward] = {}
-        self._actions: dict[int, Action] = {}
-        self._last_ns = -1                 # stamp of the last frame processed (its action is a_{t-1} of the next)
-        self._order = StampOrder(self.p.clock_jump_frames)
-        self._trial_start = True
-        self._waiting_since: dict[int, float] = {}
+        self.inputs = BeliefInputs(self.p.clock_jump_frames, self.p.action_wait_s)
+        self._last_belief = LastAnswer()
         self.trial = 0
         self.updates = 0
         self.dropped = 0
-        self._last_belief = None
 
     # ---- weights ---------------------------------------------------------------------
     def _make_agent(self, w: AgentWeights) -> tuple[int, MeldAgent]:
@@ -129,31 +114,25 @@ class BeliefNode(Node):
         if self._pending is not None:
             self._adopt(*self._pending)
             self._pending = None
-        self._trial_start = True
+        self.inputs.reset_trial()
         self.trial += 1
-        self._images.clear()
-        self._rewards.clear()
         response.success, response.message = True, f"trial {self.trial}: next frame starts it"
         return response
 
-    # ---- inputs ------------------------------------------------------------------------
+    # ---- inputs (paired by stamp in meld_ros.belief_inputs) ------------------------------
     def _on_image(self, msg: Image) -> None:
         ns = ns_of(msg.header.stamp)
-        verdict = self._order.check(ns)
+        verdict = self.inputs.image_verdict(ns)
         if verdict is Verdict.REPEAT:
-            if self._last_belief is not None:
-                self.belief_pub.publish(self._last_belief)      # re-sent frame: the same belief again
-            return
+            return self._answer_again(ns)
         if verdict is Verdict.STALE:
             self.get_logger().warning(f"observation stamped {ns / 1e9:.3f} s, before the last one processed: dropped "
-                                      f"({self._order.stale} so far)", throttle_duration_sec=2.0)
+                                      f"({self.inputs.order.stale} so far)", throttle_duration_sec=2.0)
             return
         if verdict is Verdict.JUMPED:
-            self.get_logger().warning(f"the observations' clock jumped back by {self._order.jumped_back_ns / 1e9:.3f} s "
+            self.get_logger().warning(f"the observations' clock jumped back by {self.inputs.order.jumped_back_ns / 1e9:.3f} s "
                                       f"(restarted camera or simulator, or a frame stamped in the future): following "
                                       f"it from {ns / 1e9:.3f} s; the trial goes on")
-            self._images.clear()
-            self._rewards.clear()
         try:
             image = image_to_array(msg)
             if self.agent is not None and image.shape != (*self.agent.model.image_shape, 3):
@@ -162,9 +141,13 @@ class BeliefNode(Node):
         except ImageError as exc:
             self.get_logger().warning(f"observation dropped: {exc}", throttle_duration_sec=2.0)
             return
-        self._images[ns] = image
-        _bounded(self._images)
+        self.inputs.hold_image(ns, image)
         self._try()
+
+    def _answer_again(self, ns: int) -> None:
+        belief = self._last_belief.repeat_for(ns)
+        if belief is not None:
+            self.belief_pub.publish(belief)      # re-sent frame: the same belief again
 
     def _drop(self, what: str) -> None:
         self.dropped += 1
@@ -173,71 +156,47 @@ class BeliefNode(Node):
     def _on_reward(self, msg: Reward) -> None:
         if not reward_is_plausible(msg.dense, msg.sparse, Reward.MAX_ABS):
             return self._drop(f"reward not finite or beyond +-{Reward.MAX_ABS:g} (dense {msg.dense}, sparse {msg.sparse})")
-        ns = ns_of(msg.header.stamp)
-        if self._order.is_new(ns):
-            self._rewards.setdefault(ns, msg)
-            _bounded(self._rewards)
+        if self.inputs.add_reward(ns_of(msg.header.stamp), msg.dense, msg.sparse, msg.step):
             self._try()
 
     def _on_action(self, msg: Action) -> None:
         a = np.asarray(msg.normalized, np.float32)
         if self.agent is not None and (a.shape != (self.agent.model.action_dim,) or not np.all(np.abs(a) <= 1.0)):
             return self._drop(f"action {a.tolist()[:8]} is not {self.agent.model.action_dim} values in [-1, 1]")
-        self._actions.setdefault(ns_of(msg.header.stamp), msg)
-        for old in [k for k in self._actions if k < self._last_ns]:
-            del self._actions[old]
-        _bounded(self._actions)
+        self.inputs.add_action(ns_of(msg.header.stamp), list(msg.normalized))
         self._try()
 
     # ---- one update ---------------------------------------------------------------------
     def _try(self) -> None:
         while self.agent is not None:
-            ready = sorted(set(self._images) & set(self._rewards))
-            if not ready:
+            frame = self.inputs.next(time.monotonic())
+            if frame is None:
                 return
-            ns = ready[0]
-            prev = None
-            if not self._trial_start:
-                prev = self._actions.get(self._last_ns)
-                if prev is None:
-                    start = self._waiting_since.setdefault(ns, time.monotonic())
-                    if time.monotonic() - start < self.p.action_wait_s:
-                        return                      # the previous action is still on its way
-                    self.get_logger().warning("no action for the previous frame: frame skipped")
-                    self._discard(ns)
-                    continue
-            self._update(ns, self._images.pop(ns), self._rewards.pop(ns), prev)
+            if isinstance(frame, Skipped):
+                self.get_logger().warning("no action for the previous frame: frame skipped")
+                continue
+            self._update(frame)
 
-    def _discard(self, ns: int) -> None:
-        self._images.pop(ns, None)
-        self._rewards.pop(ns, None)
-        self._waiting_since.pop(ns, None)
-
-    def _update(self, ns, image, reward: Reward, prev: Action | None) -> None:
-        self._waiting_since.pop(ns, None)
-        if self._trial_start:
+    def _update(self, frame: Ready) -> None:
+        if frame.trial_start:
             self.agent.reset()
-        r = select_reward(self.agent.reward_input, reward.dense, reward.sparse)
+        r = select_reward(self.agent.reward_input, frame.dense, frame.sparse)
         try:
-            b = self.agent.update(image, r, None if prev is None else list(prev.normalized))
+            b = self.agent.update(frame.image, r, frame.prev_action)
         except ValueError as exc:
             self.get_logger().warning(f"frame dropped: {exc}", throttle_duration_sec=2.0)
             return
-        self._trial_start = False
-        self._last_ns = ns
-        self._order.use(ns)
-        for old in [k for k in (*self._images, *self._rewards) if k <= ns]:
-            self._discard(old)
+        self.inputs.used(frame)
         msg = Belief(latent_mean=b.mean.reshape(-1).tolist(), latent_std=b.std.reshape(-1).tolist(),
                      latent_sample=b.sample.reshape(-1).tolist(), predicted_reward=b.reward_mean,
-                     predicted_reward_std=b.reward_std, step=b.step, episode=0, trial=self.trial,
+                     predicted_reward_std=b.reward_std, step=b.step, episode=frame.episode, trial=self.trial,
                      model_version=self.version)
-        msg.header.stamp = stamp_of(ns)
+        msg.header.stamp = stamp_of(frame.ns)
         self.belief_pub.publish(msg)
-        self._last_belief = msg
+        self._last_belief.remember(frame.ns, msg)
         self.updates += 1
         if self.p.publish_reconstruction and self.recon_pub.get_subscription_count() > 0:
-            self.recon_pub.publish(array_to_image(self.agent.reconstruction(), stamp_of(ns), "meld_reconstruction"))
+            self.recon_pub.publish(array_to_image(self.agent.reconstruction(), stamp_of(frame.ns), "meld_reconstruction"))
 
 
 NODE = BeliefNode          # what meld_ros/container.py composes

@@ -22,7 +22,7 @@ from meld_ros.fusion import CameraAligner, fuse
 from meld_ros.images import ImageError, array_to_image, image_to_array
 from meld_ros.node_params import FusionParams, declare
 from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
-from meld_ros.stamp_order import Verdict
+from meld_ros.stamp_order import LastAnswer, Verdict
 
 
 class CameraFusionNode(Node):
@@ -36,7 +36,7 @@ class CameraFusionNode(Node):
         self.pub = publisher(self, Image, self.p.observation_topic, RECORDED)
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
-        self._last, self._last_ns = None, -1
+        self._last = LastAnswer()
         self.published = 0
         for k, topic in enumerate(self.p.camera_topics):
             subscribe(self, Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
@@ -50,17 +50,18 @@ class CameraFusionNode(Node):
             self.get_logger().warning(f"{self.p.camera_topics[k]}: image dropped: {exc}", throttle_duration_sec=2.0)
             return
         ns = ns_of(msg.header.stamp)
-        if k == 0 and self._last is not None and ns == self._last_ns:
-            self.pub.publish(self._last)          # a re-sent frame (lockstep): pass the same observation on
+        again = self._last.repeat_for(ns) if k == 0 else None
+        if again is not None:
+            self.pub.publish(again)               # a re-sent frame (lockstep): pass the same observation on
             return
         frames = self.aligner.add(k, ns, image)
         self._report_order(k, ns)
         if frames is None:
             return
         fused = fuse([f.image for f in frames], self.p.image_size)
-        self._last_ns = frames[0].stamp_ns
-        self._last = array_to_image(fused, stamp_of(self._last_ns), frame_id="meld_observation")
-        self.pub.publish(self._last)
+        out = array_to_image(fused, stamp_of(frames[0].stamp_ns), frame_id="meld_observation")
+        self._last.remember(frames[0].stamp_ns, out)
+        self.pub.publish(out)
         self.published += 1
 
     def _report_order(self, k: int, ns: int) -> None:

@@ -39,7 +39,9 @@ from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, publisher, serve, subscribe
+from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
+                                    subscribe)
+from meld_ros.stamp_order import LastAnswer
 from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
@@ -72,7 +74,7 @@ class PolicyNode(Node):
         self.uniform_actions = self.p.uniform_actions
         self._uniform = np.random.default_rng(self.p.seed)
         self.add_on_set_parameters_callback(self._on_parameters)
-        self._last_action: Action | None = None
+        self._last_action = LastAnswer()
 
     def _adopt(self, w: AgentWeights) -> None:
         self.actors[w.version] = self._actor(w)
@@ -128,9 +130,10 @@ class PolicyNode(Node):
         if self.estop.engaged:
             self._zero()
             return
-        if self._last_action is not None and msg.header.stamp == self._last_action.header.stamp:
-            self.cmd_pub.publish(Float64MultiArray(data=list(self._last_action.command)))
-            self.action_pub.publish(self._last_action)       # a re-sent belief: the same action, not a new sample
+        again = self._last_action.repeat_for(ns_of(msg.header.stamp))
+        if again is not None:
+            self.cmd_pub.publish(Float64MultiArray(data=list(again.command)))
+            self.action_pub.publish(again)       # a re-sent belief: the same action, not a new sample
             return
         actor = self.actors.get(msg.model_version)
         if actor is None:
@@ -153,7 +156,7 @@ class PolicyNode(Node):
                      command_stamp=self.get_clock().now().to_msg())
         out.header.stamp = msg.header.stamp
         self.action_pub.publish(out)
-        self._last_action = out
+        self._last_action.remember(ns_of(msg.header.stamp), out)
 
     def _on_watchdog(self) -> None:
         if self.watchdog.expired(time.monotonic_ns()) or self.estop.engaged:

@@ -16,6 +16,7 @@ behind a future stamp recovers after ``resync_after`` re-sends.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 
 class Verdict(Enum):
@@ -64,3 +65,19 @@ class StampOrder:
     def is_new(self, ns: int) -> bool:
         """Whether ``ns`` is later than the last frame used (no verdict, no counting)."""
         return self.last_ns is None or ns > self.last_ns
+
+
+class LastAnswer:
+    """The lockstep rule, written once: an input with the stamp of the last one answered is a re-send
+    (the bridge re-sends an unanswered frame) and gets the same answer again, not a new one."""
+
+    def __init__(self):
+        self._stamp: int | None = None
+        self._answer: Any = None
+
+    def repeat_for(self, ns: int):
+        """The answer already given to stamp ``ns``, or None if ``ns`` was not the last one answered."""
+        return self._answer if self._stamp == ns else None
+
+    def remember(self, ns: int, answer) -> None:
+        self._stamp, self._answer = ns, answer

@@ -69,6 +69,13 @@ def test_loop_runs_and_safety_holds(start_node, ros_node, weights):
     # the decoded image of p(x_t | z_t), for rviz / rqt, while someone subscribes to it
     assert ros_node.spin_until(lambda: len(recons) >= 15, timeout=10)
     assert {(m.height, m.width, m.encoding) for m in recons} == {(64, 64, "rgb8")}
+    # a second episode of the same trial: the belief carries on and says which episode it is in
+    assert {b.episode for b in beliefs} == {0}
+    assert _call(ros_node, set_task, SetTask.Request(task_id=2, task_set="train", seed=4)).success
+    assert ros_node.spin_until(lambda: beliefs[-1].step >= 31, timeout=60)
+    episode_of = {b.step: b.episode for b in beliefs}
+    assert [episode_of[k] for k in range(32)] == [0] * 16 + [1] * 16
+    assert {b.trial for b in beliefs} == {beliefs[0].trial}
 
     # e-stop: zero commands while engaged, whatever the beliefs say. The new publisher is matched first (a
     # message sent before discovery is lost: volatile QoS). Commands already in flight may still be non-zero
