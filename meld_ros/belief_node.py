@@ -72,7 +72,7 @@ class BeliefNode(Node):
         subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
         subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
-        serve(self, Trigger, "~/reset", self._on_reset)
+        serve(self, Trigger, self.p.reset_service, self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
         self.inputs = BeliefInputs(self.p.clock_jump_frames, self.p.action_wait_s)
         self._last_belief = LastAnswer()

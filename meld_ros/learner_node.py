@@ -9,8 +9,8 @@ task spec (task counts, trial shape, image size) comes from
 Meta-testing loads the trained agent only (``checkpoint.load_agent``) and
 runs ``evaluation.meta_test`` through this node:
 
-- a trial on task i: ``/belief/reset`` (the latent is reset at a trial's
-  start only), then per episode ``/meld/set_task`` (the reset rig puts the
+- a trial on task i: ``/belief/reset`` (``belief_reset_service``) (the latent is reset at a trial's
+  start only), then per episode ``/meld/set_task`` (``set_task_service``) (the reset rig puts the
   task up and homes the arm, from the episode's seed), and the episode runs
   through bridge -> fusion -> belief -> policy by itself; the node records the
   observation, reward and action of every stamp (``meld_ros.recorder``) and
@@ -37,10 +37,10 @@ import time
 from pathlib import Path
 
 import rclpy
-from rcl_interfaces.msg import Parameter as ParameterMsg, ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
@@ -124,9 +124,9 @@ class LearnerNode(Node):
         self.create_subscription(Image, self.p.observation_topic, self._on_image, RECORDED)
         self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RECORDED)
         self.create_subscription(Action, self.p.action_topic, self._on_action, RECORDED)
-        self.set_task = self.create_client(SetTask, "/meld/set_task")
-        self.belief_reset = self.create_client(Trigger, "/belief/reset")
-        self.policy_params = self.create_client(SetParameters, "/policy/set_parameters")
+        self.set_task = self.create_client(SetTask, self.p.set_task_service)
+        self.belief_reset = self.create_client(Trigger, self.p.belief_reset_service)
+        self.policy_params = AsyncParameterClient(self, self.p.policy_node)
 
     # ---- recording (executor thread) ------------------------------------------------------
     def _record(self, add) -> None:
@@ -159,17 +159,23 @@ class LearnerNode(Node):
             if time.monotonic() > end:
                 raise TrialError(f"{what}: service {client.srv_name} not available")
         future = client.call_async(request)
-        while not future.done():
-            if self.stop.wait(0.05):
-                client.remove_pending_request(future)
-                raise Interrupted(self.stop.reason)
-            if time.monotonic() > end:
-                client.remove_pending_request(future)
-                raise TrialError(f"{what}: no answer from {client.srv_name} within {timeout_s:.0f} s")
-        result = future.result()
+        result = self._await(future, what, end, cancel=lambda: client.remove_pending_request(future),
+                             server=client.srv_name)
         if result is None or not result.success:
             raise TrialError(f"{what} failed: {getattr(result, 'message', 'no answer')}")
         return result
+
+    def _await(self, future, what: str, end: float, cancel, server: str):
+        """The result of ``future`` (answered in the executor's thread), waiting until ``end`` at most;
+        a stop request or the deadline withdraws the request (``cancel``) and raises."""
+        while not future.done():
+            if self.stop.wait(0.05):
+                cancel()
+                raise Interrupted(self.stop.reason)
+            if time.monotonic() > end:
+                cancel()
+                raise TrialError(f"{what}: no answer from {server} within the time allowed")
+        return future.result()
 
     def run_trial(self, task_set: str, task_index: int, seed: int, mode: str = "train", agent=None, rng=None):
         """A trial through the graph (this node is the trainer's ``TrialSource``; ``agent`` and ``rng`` are
@@ -242,12 +248,13 @@ class LearnerNode(Node):
                   "uniform_actions": mode == "random"}
         if wanted == self._policy_mode:
             return
-        if not self.policy_params.wait_for_service(timeout_sec=5.0):
-            self.get_logger().warning(f"policy parameters not reachable: it acts as it was set, not {wanted}")
+        if not self.policy_params.wait_for_services(timeout_sec=5.0):
+            self.get_logger().warning(f"the parameters of {self.p.policy_node} are not reachable: it acts as it was "
+                                      f"set, not {wanted}")
             return
-        params = [ParameterMsg(name=k, value=ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=v))
-                  for k, v in wanted.items()]
-        answer = self.policy_params.call(SetParameters.Request(parameters=params), timeout_sec=10.0)
+        future = self.policy_params.set_parameters([Parameter(k, value=v) for k, v in wanted.items()])
+        answer = self._await(future, "setting how the policy acts", time.monotonic() + 10.0, cancel=future.cancel,
+                             server=f"{self.p.policy_node}/set_parameters")
         if answer is None or not all(r.successful for r in answer.results):
             raise TrialError(f"the policy refused how to act for this trial: {answer}")
         self._policy_mode = wanted          # only once it took: an unreachable policy is asked again next trial

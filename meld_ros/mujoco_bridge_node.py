@@ -63,7 +63,7 @@ class MujocoBridgeNode(Node):
         self.joint_pub = publisher(self, JointState, self.p.joint_states_topic, RELIABLE)
         self.truth_pub = publisher(self, Reward, self.p.ground_truth_topic, RELIABLE)
         self.clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
-        serve(self, SetTask, "/sim/set_task", self._on_set_task)
+        serve(self, SetTask, self.p.set_task_service, self._on_set_task)
         self._frame: SensorFrame | None = None
         self._frame_ns = -1
         self._frame_in_episode = False     # its reward is published (steps 0..E of an episode)
@@ -73,7 +73,7 @@ class MujocoBridgeNode(Node):
         self.steps = 0
         self._clock_at = -float("inf")     # monotonic time of the last /clock
         if self.p.mode == "lockstep":
-            subscribe(self, Action, "/meld/action", self._on_stamped_action, RELIABLE)
+            subscribe(self, Action, self.p.action_topic, self._on_stamped_action, RELIABLE)
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         else:
             subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)

@@ -34,6 +34,8 @@ class BridgeParams:
     command_topic: str
     joint_states_topic: str
     ground_truth_topic: str
+    action_topic: str
+    set_task_service: str
     command_timeout_s: float
     realtime_factor: float
     republish_s: float
@@ -88,6 +90,7 @@ class BeliefParams:
     action_topic: str
     belief_topic: str
     reconstruction_topic: str
+    reset_service: str
     publish_reconstruction: bool
     model_update_topic: str
     reward_input: str
@@ -112,6 +115,7 @@ class PolicyParams:
     action_topic: str
     model_update_topic: str
     estop_topic: str
+    estop_release_service: str
     velocity_limits: tuple[float, ...]
     watchdog_timeout_s: float
     watchdog_period_s: float
@@ -130,6 +134,8 @@ class PolicyParams:
 class ResetRigParams:
     driver: str
     task_topic: str
+    set_task_service: str
+    driver_set_task_service: str
 
     def __post_init__(self):
         if self.driver != "sim":
@@ -151,6 +157,9 @@ class LearnerParams:
     reward_topic: str
     action_topic: str
     model_update_topic: str
+    set_task_service: str
+    belief_reset_service: str
+    policy_node: str
     episode_timeout_s: float
     trial_retries: int
 

@@ -64,7 +64,7 @@ class PolicyNode(Node):
         subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
         self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)
-        serve(self, Trigger, "/meld/estop_release", self._on_release)
+        serve(self, Trigger, self.p.estop_release_service, self._on_release)
         self.watchdog = Watchdog(self.p.watchdog_timeout_s)
         self.estop = EStop()
         steady = RosClock(clock_type=ClockType.STEADY_TIME)

@@ -28,13 +28,14 @@ class ResetRigNode(Node):
         self.p: ResetRigParams = declare(self, ResetRigParams)
         self.state_pub = self.create_publisher(TaskState, self.p.task_topic, LATCHED)
         # its own callback group: the service awaits the driver's answer, which must not wait for the service
-        self.driver = self.create_client(SetTask, "/sim/set_task", callback_group=MutuallyExclusiveCallbackGroup())
-        serve(self, SetTask, "/meld/set_task", self._on_set_task)
+        self.driver = self.create_client(SetTask, self.p.driver_set_task_service,
+                                         callback_group=MutuallyExclusiveCallbackGroup())
+        serve(self, SetTask, self.p.set_task_service, self._on_set_task)
         self.requests = 0
 
     async def _on_set_task(self, request: SetTask.Request, response: SetTask.Response) -> SetTask.Response:
         if not self.driver.wait_for_service(timeout_sec=DRIVER_WAIT_S):      # it may still be starting
-            response.success, response.message = False, "the rig driver (/sim/set_task) is not available"
+            response.success, response.message = False, f"the rig driver ({self.p.driver_set_task_service}) is not available"
             return response
         self.requests += 1
         result = await self.driver.call_async(request)
