@@ -114,7 +114,6 @@ class TrainConfig:
     channels_last: bool
     torch_threads: int
     init_replay_from: str | None
-    init_explore_trials: int
 
     def __post_init__(self):
         _one_of("train.precision", self.precision, ("fp32", "bf16"))
@@ -124,10 +123,7 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.model_steps_per_env_step < 0 or self.ac_steps_per_env_step < 0:
             raise ConfigError("train.*_steps_per_env_step must be >= 0")
-        if self.init_explore_trials < 0:
-            raise ConfigError(f"train.init_explore_trials must be >= 0, got {self.init_explore_trials}")
-        if self.init_explore_trials and not self.init_replay_from:
-            raise ConfigError("train.init_explore_trials needs train.init_replay_from (the run whose agent explores)")
+
 
 
 @dataclass(frozen=True)

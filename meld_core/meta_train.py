@@ -29,14 +29,13 @@ import numpy as np
 import torch
 
 from meld_core.algorithm import MeldAlgorithm
-from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, load_agent, lock_run_dir, read_run,
+from meld_core.checkpoint import (CHECKPOINT_FILE, CheckpointError, lock_run_dir, read_run,
                                   replay_path_of, save_run)
 from meld_core.config import MeldConfig
 from meld_core.evaluation import EvaluationProgress, evaluate
 from meld_core.interruption import Interrupted, StopRequest
 from meld_core.progress_report import Status
 from meld_core.replay import MultiTaskReplay, Trial
-from meld_core.rollout import run_trial
 from meld_core.run_log import RunLog
 from meld_core.trial_source import SimTrialSource, TrialSource
 
@@ -106,11 +105,7 @@ class MetaTrainer:
         if self.resumed:
             self.load(self.run_dir)
         elif t.init_replay_from:
-            started = time.monotonic()
             self._seed_replay(Path(t.init_replay_from))
-            if t.init_explore_trials:
-                self._collect_exploration(Path(t.init_replay_from), t.init_explore_trials)
-            self.progress.train_time_s = time.monotonic() - started    # counted in the time budget
 
     # ---- data ------------------------------------------------------------------------
     def _seed_replay(self, other_run: Path) -> None:
@@ -125,35 +120,6 @@ class MetaTrainer:
                                   f"{len(self.replay.tasks)}")
         for trial in other.iter_trials():
             self.replay.add(trial)
-
-    def _collect_exploration(self, other_run: Path, n_trials: int) -> None:
-        """Exploration data from another run's agent (``train.init_explore_trials``): ``n_trials``
-        trials on random training tasks in which that agent's belief is fed, for the first k frames
-        of episode 1 (k uniform in 1..episode length), the rewards of a decoy training task drawn at
-        random, and the true rewards after. Acting as if the task were the decoy, as posterior
-        sampling would, it goes to the decoy's goal, meets the true reward there, and turns to the
-        true goal; the trials record the true task's rewards. Stage 1's own trials go straight to
-        the goal, so without these the sparse model learns "no reward here, so the goal is
-        elsewhere" only from its own agent's trials. They run on a simulated environment in this
-        process (a decoy's rewards are computed, not measured), whatever the trial source."""
-        from meld_sim_bridge.registry import make_env
-
-        agent, spec, _ = load_agent(other_run)
-        if (spec.env, spec.trial_length) != (self.spec.env, self.spec.trial_length):
-            raise CheckpointError(f"train.init_replay_from: {other_run} was trained on {spec.env} "
-                                  f"({spec.trial_length}-step trials), this run is on {self.spec.env}")
-        env = make_env(self.spec.env, **self.spec.env_kwargs)
-        tasks, E = env.train_tasks, self.spec.episode_length
-        try:
-            with torch.random.fork_rng():
-                torch.manual_seed(self.cfg.train.seed + 2_000_000)
-                for _ in range(n_trials):
-                    ti, decoy = (int(i) for i in self.rng.integers(len(tasks), size=2))
-                    steps, seed = int(self.rng.integers(1, E + 1)), int(self.rng.integers(2**31 - 1))
-                    self.replay.add(run_trial(env, ti, tasks[ti], self.spec.episodes_per_trial, seed, agent=agent,
-                                              decoy=(tasks[decoy], steps)))
-        finally:
-            env.close()
 
     def collect(self, n_trials: int, random_policy: bool, phase: str | None = None) -> list[Trial]:
         """``n_trials`` trials on random training tasks into the replay. With ``phase``, each trial is a

@@ -5,11 +5,7 @@ last action of an episode that is not the trial's last, the next frame is the
 reset frame of the next episode, paired with the reward of that last action.
 With an agent, the belief is updated on every frame but the final one and
 the latent carries over between episodes; without one, actions are uniform
-random in [-1, 1] (model pre-training data). With a ``decoy`` (task, steps),
-the agent's belief is fed the rewards the decoy task would give for the first
-``steps`` frames after the reset frame, and the true ones after: the agent
-acts as if the task were the decoy, then finds out; the trial records the true
-task's rewards (exploration data, ``train.init_explore_trials``).
+random in [-1, 1] (model pre-training data).
 """
 from __future__ import annotations
 
@@ -22,7 +18,7 @@ from meld_sim_bridge.envs.base import MeldEnv
 
 def run_trial(env: MeldEnv, task_index: int, task, episodes: int, seed: int,
               agent: MeldAgent | None = None, rng: np.random.Generator | None = None,
-              deterministic: bool = False, decoy: tuple | None = None) -> Trial:
+              deterministic: bool = False) -> Trial:
     if agent is None and rng is None:
         raise ValueError("run_trial needs an agent or a random generator for random actions")
     env.set_task(task)
@@ -51,8 +47,5 @@ def run_trial(env: MeldEnv, task_index: int, task, episodes: int, seed: int,
         images[k + 1], actions[k] = obs, a
         dense[k + 1], sparse[k + 1], success[k + 1] = info["dense_reward"], info["sparse_reward"], info["success"]
         if agent is not None and k + 1 < L:
-            shown = (dense[k + 1], sparse[k + 1])
-            if decoy is not None and k + 1 <= decoy[1]:
-                shown = env.rewards_under(decoy[0])[:2]
-            agent.update(obs, select_reward(agent.reward_input, *shown), a)
+            agent.update(obs, select_reward(agent.reward_input, dense[k + 1], sparse[k + 1]), a)
     return Trial(task_index, images, actions, dense, sparse, success)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from meld_core.checkpoint import CHECKPOINT_FILE, CheckpointError, replay_path_of
-from meld_core.config import ConfigError, load_config
+from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 
 
@@ -190,11 +190,10 @@ def test_a_run_saved_before_a_key_existed_still_loads(trained_run):
     del payload["format_version"]
     for key in ("task_decoder_weight", "task_decoder_std"):
         del payload["config"]["model"][key]
-    del payload["config"]["train"]["init_explore_trials"]
     spec = payload.pop("spec")                   # checkpoints before task specs: rebuilt from the environment
     save_checkpoint(run / CHECKPOINT_FILE, payload)
     _, saved_spec, saved_cfg = load_agent(run)
-    assert saved_cfg.model.task_decoder_weight == 0.0 and saved_cfg.train.init_explore_trials == 0
+    assert saved_cfg.model.task_decoder_weight == 0.0
     assert saved_spec.to_dict() == spec
     assert MetaTrainer(cfg, run, resume=True).resumed
 
@@ -231,22 +230,3 @@ def test_meta_testing_reads_the_agent_only_and_matches_the_trainers_evaluation(t
     assert spec == trainer.spec and spec.image_shape == (64, 64)
     assert trainer.evaluate(trials_per_task=1, seed_offset=7) == result
     assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == before
-
-
-def test_exploration_trials_of_the_stage1_agent_join_the_replay(trained_run, tmp_path):
-    """train.init_explore_trials: stage 2 starts with stage 1's trials plus that many trials of
-    stage 1's agent shown a decoy task's rewards; the time they take counts in the budget."""
-    _, run1 = trained_run
-    over = {"train.iterations": 1, "train.init_replay_from": str(run1), "model.reward_input": "sparse",
-            "model.reward_target": "dense", "sac.critic_reward": "dense", "train.pretrain_trials": 0}
-    plain = MetaTrainer(load_config("tiny", over), tmp_path / "plain", resume=False)
-    explored = MetaTrainer(load_config("tiny", {**over, "train.init_explore_trials": 3}), tmp_path / "explored",
-                           resume=False)
-    assert explored.replay.num_trials() == plain.replay.num_trials() + 3
-    assert explored.progress.train_time_s > 0
-    again = MetaTrainer(load_config("tiny", {**over, "train.init_explore_trials": 3}), tmp_path / "again",
-                        resume=False)
-    assert all(np.array_equal(a.images, b.images) for a, b in zip(explored.replay.iter_trials(),
-                                                                   again.replay.iter_trials()))
-    with pytest.raises(ConfigError, match="init_replay_from"):
-        load_config("tiny", {"train.init_explore_trials": 3})

@@ -44,25 +44,3 @@ def test_agent_trial_keeps_latent_across_episodes(tiny_cfg):
     assert [r for r, _ in calls][1:] == pytest.approx(trial.dense[1:6].tolist())
     assert agent._step == 6
 
-
-def test_decoy_rewards_reach_the_belief_and_the_true_ones_the_record(tiny_cfg):
-    """With a decoy (task, k), the belief sees the decoy's rewards for frames 1..k, the true ones
-    after; the trial records the true task's rewards throughout."""
-    torch.manual_seed(0)
-    env = Point2DEnv(variant="two_goal", n_train=2, n_eval=2, episode_length=4)
-    model = LatentModel(tiny_cfg.model, (64, 64), 2)
-    agent = MeldAgent(model, SAC(tiny_cfg.sac, model.latent_dim, 2).actor, "dense")
-    shown = []
-    update = agent.update
-    agent.update = lambda img, r, a=None: shown.append(r) or update(img, r, a)
-    true_task, decoy = env.train_tasks      # one goal at 45 degrees, the other at 135
-    trial = run_trial(env, 0, true_task, episodes=2, seed=3, agent=agent, decoy=(decoy, 3))
-    assert len(shown) == 8 and shown[0] == 0.0
-    assert all(abs(shown[j] - trial.dense[j]) > 1e-3 for j in (1, 2, 3))      # decoy's rewards
-    assert shown[4:] == pytest.approx(trial.dense[4:8].tolist())                # then the true ones
-    # the record is the true task's: replay the trial's actions on the true task
-    env.set_task(true_task)
-    env.reset(seed=3)
-    for k in range(4):
-        _, r, _, _, _ = env.step(trial.actions[k])
-        assert r == pytest.approx(trial.dense[k + 1])
