@@ -252,14 +252,23 @@ def build_dataclass(cls, values: dict, section: str):
     return cls(**{n: _coerce(section, f, values[n], hints) for n, f in fields.items()})
 
 
+#: options that left meld after an experiment showed no gain, with the value that meant "off": a saved
+#: config holding one at that value loads (the run did what meld does now); at another value it is refused
+RETIRED = {"train": {"init_explore_trials": 0}}
+
+
 def complete_saved(data: dict) -> dict:
     """A config saved by an older meld, with the keys added since then filled in: each takes the
     ``paper`` profile's value, which is what meld did before the key existed (a new option is off in
-    ``paper``). Keys it has are kept as saved; unknown ones are left for ``_build`` to refuse."""
+    ``paper``). Retired keys at their "off" value (``RETIRED``) are dropped. Keys it has are kept as
+    saved; unknown ones are left for ``_build`` to refuse."""
     defaults = _read_profile("paper")
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for section in _SECTIONS:
         if isinstance(out.get(section), dict):
+            for key, off in RETIRED.get(section, {}).items():
+                if key in out[section] and out[section][key] == off:
+                    del out[section][key]
             for key, value in (defaults.get(section) or {}).items():
                 out[section].setdefault(key, value)
     return out

@@ -190,6 +190,7 @@ def test_a_run_saved_before_a_key_existed_still_loads(trained_run):
     del payload["format_version"]
     for key in ("task_decoder_weight", "task_decoder_std"):
         del payload["config"]["model"][key]
+    payload["config"]["train"]["init_explore_trials"] = 0    # an option retired since, saved as off
     spec = payload.pop("spec")                   # checkpoints before task specs: rebuilt from the environment
     save_checkpoint(run / CHECKPOINT_FILE, payload)
     _, saved_spec, saved_cfg = load_agent(run)
