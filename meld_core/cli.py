@@ -2,7 +2,8 @@
 
     meld train --env point2d --profile cpu --run-dir runs/x [--set train.iterations=50 ...]
     meld meta-test --run-dir runs/x [--trials-per-task 3]
-    meld demo [--run-dir runs/demo]   meta-train point-2d (cpu profile), then meta-test
+
+(``./meld demo`` is the node graph's demo, ``meld_ros/demo.py``.)
 
 Training resumes from ``--run-dir`` when it holds a checkpoint (``--fresh``
 refuses to touch an existing run instead). Progress (phase, units done and to
@@ -94,21 +95,12 @@ def main(argv=None) -> int:
     m.add_argument("--json", help="also write the result to this file")
     m.add_argument("--no-progress", action="store_true", help="no progress line")
 
-    d = sub.add_parser("demo", help="meta-train on point-2d with the cpu profile, then meta-test")
-    d.add_argument("--run-dir", default="runs/demo")
-    d.add_argument("--no-progress", action="store_true")
-
     args = p.parse_args(argv)
     try:
         if args.cmd == "train":
             _train(args)
-        elif args.cmd == "meta-test":
-            _meta_test(args)
         else:
-            _train(argparse.Namespace(env="point2d", profile="cpu", run_dir=args.run_dir, set=[],
-                                      fresh=False, no_progress=args.no_progress))
-            _meta_test(argparse.Namespace(run_dir=args.run_dir, trials_per_task=5, seed_offset=2_000_000, json=None,
-                                          no_progress=args.no_progress))
+            _meta_test(args)
     except (ConfigError, CheckpointError, ValueError) as exc:
         print(f"meld: error: {exc}", file=sys.stderr)
         return 2

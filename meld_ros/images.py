@@ -1,8 +1,9 @@
 """sensor_msgs/Image <-> numpy, with the checks a camera topic needs.
 
-Uses cv_bridge when it is importable (a full ROS 2 install), plain numpy
-otherwise (the pip-only set-up here): both give the same arrays. Accepted
-encodings: rgb8, bgr8 (converted to RGB) and mono8 (repeated to 3 channels).
+The conversion is plain numpy, on every install: cv_bridge is in no package
+registry this project can use, and for these encodings a copy with a
+channel reorder is all it would do. Accepted encodings: rgb8, bgr8 (converted
+to RGB) and mono8 (repeated to 3 channels).
 A message whose buffer does not match its header (height, width, step,
 encoding) raises ImageError naming the mismatch: a node logs it and drops the
 message, it never reshapes a half image.
@@ -10,11 +11,6 @@ message, it never reshapes a half image.
 from __future__ import annotations
 
 import numpy as np
-
-try:  # pragma: no cover - only on machines with the ROS 2 cv_bridge
-    from cv_bridge import CvBridge as _CvBridge
-except ImportError:
-    _CvBridge = None
 
 CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 

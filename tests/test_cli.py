@@ -1,16 +1,20 @@
-"""Smoke runs of the ``meld`` command with the tiny profile (real training, tiny budget)."""
+"""Smoke runs of the ``./meld`` command as a user types it (set-up included), with the tiny profile
+(real training, tiny budget)."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def meld(*args, check=True):
     env = {**os.environ, "MUJOCO_GL": "egl"}
-    proc = subprocess.run([sys.executable, "-m", "meld_core.cli", *args], cwd=ROOT, env=env,
+    proc = subprocess.run([str(ROOT / "meld"), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"meld {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -72,7 +76,7 @@ def test_progress_and_ctrl_c(tmp_path):
     import time
     run = tmp_path / "run"
     env = {**os.environ, "MUJOCO_GL": "egl"}
-    p = subprocess.Popen([sys.executable, "-m", "meld_core.cli", "train", "--profile", "tiny", "--run-dir", str(run),
+    p = subprocess.Popen([str(ROOT / "meld"), "train", "--profile", "tiny", "--run-dir", str(run),
                           "--set", "train.iterations=100000"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120

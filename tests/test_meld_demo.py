@@ -7,6 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.graph
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -4,8 +4,6 @@ import pytest
 from meld_ros.belief_inputs import BeliefInputs, Ready, Skipped
 from meld_ros.stamp_order import LastAnswer, Verdict
 
-pytestmark = pytest.mark.unit
-
 
 def _frame(inputs: BeliefInputs, ns: int, step: int, image="x") -> None:
     assert inputs.image_verdict(ns) in (Verdict.NEW, Verdict.JUMPED)

@@ -9,6 +9,8 @@ from meld_ros.msg import Action, Reward
 from meld_ros.node_runtime import RELIABLE, ns_of
 from meld_ros.srv import SetTask
 
+pytestmark = pytest.mark.graph
+
 
 def _answer(node, pub, obs_msg, velocity):
     a = Action()

@@ -17,6 +17,8 @@ from meld_ros.msg import Action, Reward
 from meld_ros.node_runtime import RELIABLE, ns_of, stamp_of
 from meld_sim_bridge.registry import make_env
 
+pytestmark = pytest.mark.graph
+
 
 class ScriptedPolicy:
     """Answers step k of episode e (known from the reward of the frame) with actions[e * E + k]

@@ -16,6 +16,8 @@ from meld_ros.msg import Action, Belief, Reward
 from meld_ros.node_runtime import RECORDED, RELIABLE, ns_of
 from meld_ros.srv import SetTask
 
+pytestmark = pytest.mark.graph
+
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):

@@ -38,6 +38,7 @@ _PUBLISHER = textwrap.dedent("""
     """)
 
 
+@pytest.mark.graph
 def test_belief_crosses_processes_over_dds():
     env = {**os.environ, "ROS_DOMAIN_ID": str(40 + os.getpid() % 50), "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
     os.environ.update({k: env[k] for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")})

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.graph
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

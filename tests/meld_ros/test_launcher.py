@@ -15,6 +15,8 @@ from meld_core.weights import load_weights
 from meld_ros.graph import GraphError, build_graph, member_parameters
 from meld_ros.launcher import node_command
 
+pytestmark = pytest.mark.graph
+
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
 
 

@@ -1,9 +1,12 @@
 """The recorded topics' QoS: a recorder that falls a whole episode behind the lockstep graph loses nothing."""
 import numpy as np
+import pytest
 from sensor_msgs.msg import Image
 
 from meld_ros.images import array_to_image
 from meld_ros.node_runtime import RECORDED, ns_of, stamp_of
+
+pytestmark = pytest.mark.graph
 
 
 def test_a_reader_that_falls_an_episode_behind_gets_every_frame(ros_node):

@@ -7,11 +7,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.weights import save_weights
 from meld_ros.msg import ModelUpdate
 from meld_ros.node_runtime import LATCHED
+
+pytestmark = pytest.mark.graph
 
 ROOT = Path(__file__).resolve().parents[2]
 
