@@ -63,7 +63,7 @@ from meld_core.meta_train import MetaTrainer
 from meld_core.weights import save_weights
 from meld_core.rollout import run_trial
 from meld_ros.graph import CONTROL_LOOP, NodeSpec, build_graph, compose
-from meld_ros.launcher import Graph
+from meld_ros.launcher import Supervisor
 from meld_ros.msg import Action, Belief, Reward
 from meld_ros.executor import LeanExecutor
 from meld_ros.images import image_to_array
@@ -130,7 +130,7 @@ def _pct(x) -> str:
 
 
 def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, arm: str, onnx: bool) -> dict:
-    g = Graph(_nodes(env, weights, "realtime", factor, arm, onnx), out=Quiet())
+    g = Supervisor(_nodes(env, weights, "realtime", factor, arm, onnx), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_latency")
     lat = {"observation": [], "belief": []} if stages else {}
@@ -185,7 +185,7 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, a
 
 def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) -> float:
     """Control steps per second through the graph, recorded here as the learner records them."""
-    g = Graph(_nodes(env, weights, "lockstep", 1.0, arm, onnx), out=Quiet())
+    g = Supervisor(_nodes(env, weights, "lockstep", 1.0, arm, onnx), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
     from meld_sim_bridge.registry import make_env

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from meld_core.mlp import mlp
+
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -53,17 +55,6 @@ def standard_normal_like(x: torch.Tensor, dim: int) -> Gaussian:
     """N(0, I) over ``dim`` dimensions with the batch shape of ``x`` (all but its last dim)."""
     shape = (*x.shape[:-1], dim)
     return Gaussian(x.new_zeros(shape), x.new_ones(shape))
-
-
-def mlp(in_dim: int, out_dim: int, hidden: int, layers: int = 2) -> nn.Sequential:
-    """Fully connected net: ``layers`` hidden layers of ``hidden`` ReLU units."""
-    mods: list[nn.Module] = []
-    d = in_dim
-    for _ in range(layers):
-        mods += [nn.Linear(d, hidden), nn.ReLU()]
-        d = hidden
-    mods.append(nn.Linear(d, out_dim))
-    return nn.Sequential(*mods)
 
 
 class GaussianMLP(nn.Module):

@@ -43,7 +43,8 @@ from torch import nn
 
 from meld_core.config import ModelConfig
 from meld_core.conv_nets import Decoder, Encoder, image_to_tensor
-from meld_core.gaussian import Gaussian, GaussianMLP, gaussian_log_prob, kl_divergence, mlp, standard_normal_like
+from meld_core.gaussian import Gaussian, GaussianMLP, gaussian_log_prob, kl_divergence, standard_normal_like
+from meld_core.mlp import mlp
 
 
 @dataclass

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from meld_core.config import SACConfig
-from meld_core.gaussian import mlp
+from meld_core.mlp import mlp
 
 _LOG_STD_MIN, _LOG_STD_MAX = -10.0, 2.0
 

@@ -57,9 +57,8 @@ from pathlib import Path
 
 import yaml
 
-from meld_sim_bridge.registry import ENVIRONMENTS
+from meld_sim_bridge.registry import ENVIRONMENTS, env_class
 
-TWO_CAMERA_ENVS = {"sawyer-reacher", "sawyer-peg", "sawyer-shelf", "sawyer-button", "widowx-cable"}
 CAMERAS = ["/camera/scene/image_raw", "/camera/wrist/image_raw"]
 
 
@@ -155,7 +154,7 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     env = "widowx-cable" if graph.startswith("widowx") else args["env"]
     if env not in ENVIRONMENTS:
         raise GraphError(f"unknown env {env!r}; environments: {sorted(ENVIRONMENTS)}")
-    cameras = CAMERAS if env in TWO_CAMERA_ENVS else CAMERAS[:1]
+    cameras = CAMERAS[:len(env_class(env).cameras)]
     if args["sim_mode"] not in ("lockstep", "realtime"):
         raise GraphError(f"sim_mode must be lockstep or realtime, got {args['sim_mode']!r}")
     lockstep = use_sim and args["sim_mode"] == "lockstep"

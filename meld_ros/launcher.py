@@ -105,8 +105,8 @@ def node_command(spec: NodeSpec, params_file: str = "", scratch: Path | None = N
     return cmd
 
 
-class Graph:
-    """The graph's processes. Their output goes to ``out`` line by line, each prefixed with its node's
+class Supervisor:
+    """Starts and watches the graph's processes (one per NodeSpec). Their output goes to ``out`` line by line, each prefixed with its node's
     name; on a terminal, progress lines (``progress_report.PREFIX``) are shown in place on one status
     line at the bottom instead, and the processes are told so (``MELD_PROGRESS_LIVE=1``: they report
     often; elsewhere, every half minute)."""
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
     print(f"[meld launch] ROS_DOMAIN_ID={domain}" + ("" if told else
           " (a free domain of its own; to watch this graph from rviz2 or rqt, use the same ROS_DOMAIN_ID; set it "
           "to choose one)"), flush=True)
-    graph = Graph(specs, params_file, env={**os.environ, "ROS_DOMAIN_ID": str(domain)})
+    graph = Supervisor(specs, params_file, env={**os.environ, "ROS_DOMAIN_ID": str(domain)})
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -26,14 +26,19 @@ ENVIRONMENTS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
-def make_env(name: str, **kwargs: Any) -> MeldEnv:
-    """Build environment ``name`` with keyword overrides of its constructor."""
+def env_class(name: str) -> type[MeldEnv]:
+    """The class behind environment ``name`` (its module imported, nothing built): what an environment
+    is, e.g. ``env_class(name).cameras``, without compiling its model."""
     try:
-        module, cls, fixed = ENVIRONMENTS[name]
+        module, cls, _ = ENVIRONMENTS[name]
     except KeyError:
         raise ValueError(f"unknown environment {name!r}; known: {sorted(ENVIRONMENTS)}") from None
-    env_class = getattr(importlib.import_module(f"meld_sim_bridge.envs.{module}"), cls)
-    env = env_class(**fixed, **kwargs)
+    return getattr(importlib.import_module(f"meld_sim_bridge.envs.{module}"), cls)
+
+
+def make_env(name: str, **kwargs: Any) -> MeldEnv:
+    """Build environment ``name`` with keyword overrides of its constructor."""
+    env = env_class(name)(**ENVIRONMENTS[name][2], **kwargs)
     env.name = name
     return env
 

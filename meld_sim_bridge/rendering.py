@@ -51,6 +51,16 @@ def fast_scene_flags(scene: mujoco.MjvScene) -> None:
         scene.flags[flag] = 0
 
 
+def look_at_xyaxes(pos, target, up=(0.0, 0.0, 1.0)) -> list[float]:
+    """MuJoCo camera ``xyaxes`` for a camera at ``pos`` looking at ``target``."""
+    forward = np.asarray(target, float) - np.asarray(pos, float)
+    forward /= np.linalg.norm(forward)
+    x = np.cross(forward, up)
+    x /= np.linalg.norm(x)
+    y = np.cross(x, forward)
+    return [*x, *y]
+
+
 class CameraRenderer:
     """Renders named cameras of one model to uint8 RGB arrays of a fixed size. The OpenGL context is
     made at the first ``render``: an environment built only to read its task set and shapes (the

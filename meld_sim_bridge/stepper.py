@@ -35,7 +35,7 @@ class SimStepper:
     def __init__(self, env: MeldEnv):
         self.env = env
         self.period_ns = int(round(env.control_period * 1e9))
-        self.n_cameras = env.observation_space.shape[1] // env.observation_space.shape[0]
+        self.n_cameras = len(env.cameras)
         self._clock_ns = 0          # simulated time keeps running across episodes
         self._step = 0
         self.joint_names = [env.model.joint(i).name for i in range(env.model.njnt)]

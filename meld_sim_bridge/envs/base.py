@@ -1,6 +1,7 @@
 """The contract every environment of the suite follows (Gymnasium API).
 
-- observation: uint8 image (H, W, 3), one camera 64x64 or two side by side 64x128;
+- observation: uint8 image (H, W, 3): the images of the environment's ``cameras``
+  side by side, each ``image_size`` square (one camera 64x64, two 64x128);
 - action: float vector in [-1, 1]^n, validated (length, finite) and clipped,
   scaled to the robot's units inside the environment;
 - reward: the dense (shaped) reward; ``info`` holds ``dense_reward``,
@@ -41,13 +42,17 @@ class MeldEnv(gym.Env, Generic[TaskT]):
     #: the registry name it was made under (set by ``make_env``)
     name: str = ""
 
+    #: the MuJoCo cameras whose images make the observation, left to right (each environment names its own)
+    cameras: tuple[str, ...] = ()
     #: control steps per episode, episodes per trial (overridden per environment)
     episode_length: int = 20
     episodes_per_trial: int = 1
 
-    def __init__(self, tasks: TaskSplit[TaskT], image_shape: tuple[int, int], action_dim: int):
+    def __init__(self, tasks: TaskSplit[TaskT], image_size: int, action_dim: int):
+        if not self.cameras:
+            raise TypeError(f"{type(self).__name__} names no cameras")
         self._tasks = tasks
-        self.observation_space = gym.spaces.Box(0, 255, (*image_shape, 3), np.uint8)
+        self.observation_space = gym.spaces.Box(0, 255, (image_size, image_size * len(self.cameras), 3), np.uint8)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (action_dim,), np.float32)
         self._task: TaskT = tasks.train[0]
         self._t = 0

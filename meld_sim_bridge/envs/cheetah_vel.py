@@ -50,6 +50,7 @@ class CheetahVelTask:
 
 
 class CheetahVelEnv(MeldEnv[CheetahVelTask]):
+    cameras = ("track",)
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}      # 10 physics steps of 0.01 s
     episode_length = 50
     episodes_per_trial = 1
@@ -65,14 +66,14 @@ class CheetahVelEnv(MeldEnv[CheetahVelTask]):
         def sample(rng):
             return CheetahVelTask(tuple(float(v) for v in rng.uniform(lo, hi, velocity_changes)))
 
-        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, image_size), 6)
+        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), image_size, 6)
         if not ASSET.exists():
             raise FileNotFoundError(f"half_cheetah.xml not found at {ASSET} (is gymnasium installed?)")
         self.model = load_half_cheetah()
         self.data = mujoco.MjData(self.model)
         self.success_tolerance, self.ctrl_cost = success_tolerance, ctrl_cost
         self._renderer = CameraRenderer(self.model, image_size, image_size)
-        self._camera = self._renderer.camera_id("track")
+        self._camera = self._renderer.camera_id(self.cameras[0])
         self._velocity = 0.0
         self._last_action = np.zeros(6)
 

@@ -56,6 +56,7 @@ class Point2DTask:
 
 
 class Point2DEnv(MeldEnv[Point2DTask]):
+    cameras = ("top",)
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}      # 10 physics steps of 0.01 s
     episodes_per_trial = 2
     frame_skip = 10
@@ -73,13 +74,13 @@ class Point2DEnv(MeldEnv[Point2DTask]):
                 return Point2DTask(float(next(sides) * np.pi + rng.uniform(-0.05, 0.05)))
         else:
             raise ValueError(f"unknown point2d variant {variant!r}; use 'semicircle' or 'two_goal'")
-        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, image_size), 2)
+        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), image_size, 2)
         self.goal_distance, self.goal_radius, self.max_speed = goal_distance, goal_radius, max_speed
         self.episode_length = episode_length
         self.model = mujoco.MjModel.from_xml_string(_XML.format(lim=1.4, vmax=max_speed))
         self.data = mujoco.MjData(self.model)
         self._renderer = CameraRenderer(self.model, image_size, image_size)
-        self._camera = self._renderer.camera_id("top")
+        self._camera = self._renderer.camera_id(self.cameras[0])
 
     @property
     def action_scale(self) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 from meld_sim_bridge.assets import light_mesh, metaworld_assets
 from meld_sim_bridge.envs.base import MeldEnv
 from meld_sim_bridge.kinematics import solve_ik
-from meld_sim_bridge.rendering import CameraRenderer, mujoco
+from meld_sim_bridge.rendering import CameraRenderer, look_at_xyaxes, mujoco
 from meld_sim_bridge.tasks import TaskSplit
 
 SAWYER_JOINTS = [f"right_j{i}" for i in range(7)]
@@ -47,16 +47,6 @@ MAX_MESH_FACES = 120
 def sawyer_reward(distance: float) -> float:
     """The papers' shaped reward -(d^2 + log(d + 1e-5)): large and sharp near the goal."""
     return -(distance**2 + np.log(distance + 1e-5))
-
-
-def look_at_xyaxes(pos, target, up=(0.0, 0.0, 1.0)) -> list[float]:
-    """MuJoCo camera ``xyaxes`` for a camera at ``pos`` looking at ``target``."""
-    forward = np.asarray(target, float) - np.asarray(pos, float)
-    forward /= np.linalg.norm(forward)
-    x = np.cross(forward, up)
-    x /= np.linalg.norm(x)
-    y = np.cross(x, forward)
-    return [*x, *y]
 
 
 def build_sawyer_spec(scene_xml: str, max_mesh_faces: int = MAX_MESH_FACES) -> mujoco.MjSpec:
@@ -103,6 +93,7 @@ def build_sawyer_spec(scene_xml: str, max_mesh_faces: int = MAX_MESH_FACES) -> m
 
 
 class SawyerEnv(MeldEnv):
+    cameras = ("meld_scene", "meld_wrist")
     """Joint delta-position control of the Sawyer at 4 Hz with scene and wrist cameras."""
 
     control_period = 0.25         # s (4 Hz)
@@ -112,7 +103,7 @@ class SawyerEnv(MeldEnv):
     max_delta = 0.08              # rad per control step at |a| = 1
 
     def __init__(self, spec: mujoco.MjSpec, tasks: TaskSplit, image_size: int = 64):
-        super().__init__(tasks, (image_size, 2 * image_size), len(SAWYER_JOINTS))
+        super().__init__(tasks, image_size, len(SAWYER_JOINTS))
         self.model = spec.compile()
         self.data = mujoco.MjData(self.model)
         self.frame_skip = max(1, round(self.control_period / self.model.opt.timestep))
@@ -123,7 +114,7 @@ class SawyerEnv(MeldEnv):
         self.joint_range = np.array([self.model.joint(n).range for n in SAWYER_JOINTS])
         self._site = self.model.site(END_EFFECTOR_SITE).id
         self._renderer = CameraRenderer(self.model, image_size, image_size)
-        self._cams = [self._renderer.camera_id("meld_scene"), self._renderer.camera_id("meld_wrist")]
+        self._cams = [self._renderer.camera_id(c) for c in self.cameras]
         self.home_qpos = self._solve_home()
         self._target = self.home_qpos.copy()
 

@@ -28,9 +28,8 @@ import numpy as np
 from meld_sim_bridge.assets import light_mesh, wx250_urdf
 from meld_sim_bridge.envs.base import MeldEnv
 from meld_sim_bridge.envs.primitives import add_box_fixture, box_mesh
-from meld_sim_bridge.envs.sawyer import look_at_xyaxes
 from meld_sim_bridge.kinematics import solve_ik
-from meld_sim_bridge.rendering import CameraRenderer, mujoco
+from meld_sim_bridge.rendering import CameraRenderer, look_at_xyaxes, mujoco
 from meld_sim_bridge.tasks import split_tasks
 
 ARM_JOINTS = ["waist", "shoulder", "elbow", "wrist_angle", "wrist_rotate"]
@@ -144,6 +143,7 @@ def build_widowx_spec(max_mesh_faces: int = 200) -> mujoco.MjSpec:
 
 
 class WidowXCableEnv(MeldEnv[CableTask]):
+    cameras = ("scene", "wrist")
     control_period = 0.3
     metadata = {"render_modes": ["rgb_array"], "render_fps": 1 / control_period}
     episode_length = 20
@@ -156,7 +156,7 @@ class WidowXCableEnv(MeldEnv[CableTask]):
             return CableTask(float(rng.uniform(-ROTATION_RANGE_DEG, ROTATION_RANGE_DEG)),
                              float(rng.uniform(-TRANSLATION_RANGE, TRANSLATION_RANGE)), int(rng.integers(N_PORTS)))
 
-        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), (image_size, 2 * image_size), len(ARM_JOINTS))
+        super().__init__(split_tasks(sample, n_train, n_eval, task_seed), image_size, len(ARM_JOINTS))
         self.max_joint_velocity, self.seat_depth = max_joint_velocity, seat_depth
         self.model = build_widowx_spec().compile()
         self.data = mujoco.MjData(self.model)
@@ -169,7 +169,7 @@ class WidowXCableEnv(MeldEnv[CableTask]):
         self._ports = [self.model.site(f"port{k}").id for k in range(N_PORTS)]
         self._mocap = self.model.body("rig").mocapid[0]
         self._renderer = CameraRenderer(self.model, image_size, image_size)
-        self._cams = [self._renderer.camera_id("scene"), self._renderer.camera_id("wrist")]
+        self._cams = [self._renderer.camera_id(c) for c in self.cameras]
         mujoco.mj_resetData(self.model, self.data)
         q, err = solve_ik(self.model, self.data, TIP_SITE, HOME_TIP, ARM_JOINTS, np.array([1.0, 0, 0, 0]))
         if err > 1e-3:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from meld_sim_bridge.registry import ENVIRONMENTS, make_env
+from meld_sim_bridge.registry import ENVIRONMENTS, env_class, make_env
 
 
 @pytest.fixture(scope="module", params=sorted(ENVIRONMENTS))
@@ -98,3 +98,17 @@ def test_no_deprecated_mujoco_features():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "deprecated" not in (out.stdout + out.stderr).lower(), out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
+def test_the_observation_is_the_named_cameras_side_by_side(name):
+    """What the graph reads from the class without building it (``env_class(name).cameras``) is what the
+    built environment observes: one square image per camera, left to right."""
+    cameras = env_class(name).cameras
+    env = make_env(name)
+    try:
+        h, w, c = env.observation_space.shape
+        assert cameras and w == h * len(cameras) and c == 3
+        assert env.reset(seed=0)[0].shape == (h, w, 3)
+    finally:
+        env.close()
