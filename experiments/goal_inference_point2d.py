@@ -12,7 +12,7 @@ no ELBO), on random trials of temporally persistent actions:
    of the goal at every step, scored on held-out goals (R^2 at the same
    steps) as it trains, one thread. This bounds from above how fast the
    latent model, whose only pressure to carry the goal is the KL term, can
-   come to hold it (docs/algorithm.md, "Open problem", item 9).
+   come to hold it (docs/research_log.md, item 9).
 
 Usage: ./meld shell -c "python experiments/goal_inference_point2d.py [--seconds 120] [--train-goals 30]"
 """

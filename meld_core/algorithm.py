@@ -21,13 +21,12 @@ import torch
 from meld_core.agent import MeldAgent
 from meld_core.config import MeldConfig
 from meld_core.latent_model import LatentModel, policy_input, policy_input_dim
-from meld_core.replay import TransitionCache
 from meld_core.sac import SAC
 
 
 def build_networks(cfg: MeldConfig, image_shape, action_dim: int) -> tuple[LatentModel, SAC]:
     """The latent model p / q and the actor-critic for images of ``image_shape`` and ``action_dim`` actions."""
-    model = LatentModel(cfg.model, image_shape, action_dim, cfg.train.precision, cfg.train.channels_last)
+    model = LatentModel(cfg.model, image_shape, action_dim)
     sac = SAC(cfg.sac, policy_input_dim(cfg.model, cfg.sac.policy_input), action_dim)
     return model, sac
 
@@ -42,7 +41,6 @@ class MeldAlgorithm:
         self.reset_frames = tuple(reset_frames)
         self.model, self.sac = build_networks(cfg, image_shape, action_dim)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=cfg.model.lr)
-        self.cache = TransitionCache(cfg.sac.cache_transitions) if cfg.sac.cache_transitions else None
         #: the agent acting with these networks (the same modules: it acts with the newest weights)
         self.agent = MeldAgent(self.model, self.sac.actor, cfg.model.reward_input, cfg.sac.policy_input)
 
@@ -67,10 +65,9 @@ class MeldAlgorithm:
         self.model_opt.step()
         return stats, policy_input(seq, self.cfg.sac.policy_input).detach()
 
-    def ac_step(self, b: dict[str, torch.Tensor], latent: torch.Tensor | None, fresh: bool = True) -> dict:
-        """One SAC step on the transitions of batch ``b``; ``latent``: the policy inputs of its trials
-        (B, L+1, D), inferred here without gradients if None. With a transition cache, ``fresh`` batches
-        are added to it and the step draws its minibatch from the cache."""
+    def ac_step(self, b: dict[str, torch.Tensor], latent: torch.Tensor | None) -> dict:
+        """One SAC step on a random minibatch of the transitions of batch ``b``; ``latent``: the policy
+        inputs of its trials (B, L+1, D), inferred here without gradients if None."""
         if latent is None:
             with torch.no_grad():
                 feats = self.model.features(b["images"], b["reward_in"])
@@ -81,14 +78,8 @@ class MeldAlgorithm:
         a = b["actions"].reshape(B * L, -1)
         r = b["critic_reward"][:, 1:].reshape(-1)
         n = min(self.cfg.sac.batch_size, B * L)
-        if self.cache is not None:
-            if fresh:
-                self.cache.add(z, a, r, nz)
-            mb = self.cache.sample(self.cfg.sac.batch_size)
-            z, a, r, nz = mb["x"], mb["action"], mb["reward"], mb["next_x"]
-        else:
-            idx = torch.randperm(B * L)[:n]
-            z, a, r, nz = z[idx], a[idx], r[idx], nz[idx]
+        idx = torch.randperm(B * L)[:n]
+        z, a, r, nz = z[idx], a[idx], r[idx], nz[idx]
         # A trial ends by a time limit, not in a terminal state: the critic
         # bootstraps through it. (Marking it terminal makes the target depend
         # on the time left, which the belief does not contain.)
@@ -111,11 +102,10 @@ class MeldAlgorithm:
         self.model.train(training)
 
     def state_dict(self) -> dict:
-        """Networks, optimizers and the transition cache, for a checkpoint."""
+        """Networks and optimizers, for a checkpoint."""
         return {"model": self.model.state_dict(), "sac": self.sac.state_dict(),
                 "model_opt": self.model_opt.state_dict(), "actor_opt": self.sac.actor_opt.state_dict(),
-                "critic_opt": self.sac.critic_opt.state_dict(), "alpha_opt": self.sac.alpha_opt.state_dict(),
-                "cache": self.cache.state_dict() if self.cache is not None else {}}
+                "critic_opt": self.sac.critic_opt.state_dict(), "alpha_opt": self.sac.alpha_opt.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -124,5 +114,3 @@ class MeldAlgorithm:
         self.sac.actor_opt.load_state_dict(state["actor_opt"])
         self.sac.critic_opt.load_state_dict(state["critic_opt"])
         self.sac.alpha_opt.load_state_dict(state["alpha_opt"])
-        if self.cache is not None:
-            self.cache.load_state_dict(state["cache"])

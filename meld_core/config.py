@@ -43,7 +43,6 @@ class ModelConfig:
     lr: float
     grad_clip: float
     decode_fraction: float
-    prior_reward_weight: float
     task_decoder_weight: float
     task_decoder_std: float
 
@@ -59,8 +58,6 @@ class ModelConfig:
             raise ConfigError("model.image_std, model.min_std and model.lr must be > 0")
         if not 0.0 < self.decode_fraction <= 1.0:
             raise ConfigError(f"model.decode_fraction must be in (0, 1], got {self.decode_fraction}")
-        if self.prior_reward_weight < 0:
-            raise ConfigError(f"model.prior_reward_weight must be >= 0, got {self.prior_reward_weight}")
         if self.task_decoder_weight < 0 or self.task_decoder_std <= 0:
             raise ConfigError(f"model.task_decoder_weight must be >= 0 and model.task_decoder_std > 0, got "
                               f"{self.task_decoder_weight}, {self.task_decoder_std}")
@@ -79,7 +76,6 @@ class SACConfig:
     critic_reward: str
     policy_input: str
     batch_size: int
-    cache_transitions: int
 
     def __post_init__(self):
         if not 0 <= self.gamma < 1 or not 0 < self.tau <= 1:
@@ -110,13 +106,10 @@ class TrainConfig:
     checkpoint_every: int
     log_images_every: int
     time_budget_s: float | None
-    precision: str
-    channels_last: bool
     torch_threads: int
     init_replay_from: str | None
 
     def __post_init__(self):
-        _one_of("train.precision", self.precision, ("fp32", "bf16"))
         for name in ("iterations", "trials_per_iteration", "batch_trials", "replay_capacity",
                      "eval_every", "eval_trials_per_task", "checkpoint_every", "torch_threads"):
             if getattr(self, name) < 1:
@@ -254,20 +247,26 @@ def build_dataclass(cls, values: dict, section: str):
 
 #: options that left meld after an experiment showed no gain, with the value that meant "off": a saved
 #: config holding one at that value loads (the run did what meld does now); at another value it is refused
-RETIRED = {"train": {"init_explore_trials": 0}}
+RETIRED = {"model": {"prior_reward_weight": 0.0},
+           "sac": {"cache_transitions": 0},
+           "train": {"init_explore_trials": 0, "precision": "fp32", "channels_last": False}}
 
 
 def complete_saved(data: dict) -> dict:
     """A config saved by an older meld, with the keys added since then filled in: each takes the
     ``paper`` profile's value, which is what meld did before the key existed (a new option is off in
-    ``paper``). Retired keys at their "off" value (``RETIRED``) are dropped. Keys it has are kept as
-    saved; unknown ones are left for ``_build`` to refuse."""
+    ``paper``). Retired keys (``RETIRED``) are dropped at their "off" value and refused at another.
+    Keys it has are kept as saved; unknown ones are left for ``_build`` to refuse."""
     defaults = _read_profile("paper")
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
     for section in _SECTIONS:
         if isinstance(out.get(section), dict):
             for key, off in RETIRED.get(section, {}).items():
-                if key in out[section] and out[section][key] == off:
+                if key in out[section]:
+                    if out[section][key] != off:
+                        raise ConfigError(f"{section}.{key}={out[section][key]!r}: this option left meld after "
+                                          f"measurements showed no gain (docs/research_log.md); a run made with it "
+                                          f"can be read with the meld it was made with")
                     del out[section][key]
             for key, value in (defaults.get(section) or {}).items():
                 out[section].setdefault(key, value)

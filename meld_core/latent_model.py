@@ -19,10 +19,6 @@ With ``decode_fraction`` f < 1 the image term is averaged over a random f of the
 frames instead of all of them (an unbiased estimate; the decoder dominates the
 cost of a step on a CPU).
 Because z2 shares its conditional, the KL over z2 is zero and only z1's KL remains.
-Optional (``prior_reward_weight`` w_p > 0, not in the papers): the reward is also
-decoded from the one-step *prediction* z^_t ~ p(z_t | z_{t-1}, a_{t-1}), adding
--w_p log p(r~_t | z^_t) for t >= 2, so the latent must carry what predicts the next
-reward (the task) rather than only copy the observed r_t.
 Optional (``task_decoder_weight`` w_d > 0, not in the papers; VariBAD's decoder,
 Zintgraf et al. 2020, put on MELD's latent): a trial-wide reward decoder
     p_d(r~_t' | z_t, enc(x_t')) = N(mu_d(z_t, enc(x_t')), sigma_d^2)
@@ -89,8 +85,7 @@ def policy_input_dim(cfg: ModelConfig, kind: str) -> int:
 
 
 class LatentModel(nn.Module):
-    def __init__(self, cfg: ModelConfig, image_shape: tuple[int, int], action_dim: int,
-                 precision: str = "fp32", channels_last: bool = False):
+    def __init__(self, cfg: ModelConfig, image_shape: tuple[int, int], action_dim: int):
         super().__init__()
         self.cfg = cfg
         self.image_shape = tuple(image_shape)
@@ -108,20 +103,8 @@ class LatentModel(nn.Module):
         self.reward_decoder = GaussianMLP(z1 + z2, 1, h, s)     # p(r_t | z_t)
         # p_d(r_t' | z_t, enc(x_t')), training only (task_decoder_weight > 0)
         self.task_decoder = mlp(z1 + z2 + self.encoder.out_dim, 1, h) if cfg.task_decoder_weight > 0 else None
-        self.autocast = precision == "bf16"
-        self.channels_last = channels_last
-        if channels_last:
-            self.encoder.to(memory_format=torch.channels_last)
-            self.decoder.to(memory_format=torch.channels_last)
 
     # ---- pieces ------------------------------------------------------------------
-    def _conv(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
-            out = net(x)
-        return out.float()
-
     def features(self, images: torch.Tensor, rewards: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """uint8 images (..., H, W, 3) and reward inputs (...) -> f (..., feat).
 
@@ -129,14 +112,14 @@ class LatentModel(nn.Module):
         """
         lead = images.shape[:-3]
         x = image_to_tensor(images) if x is None else x
-        f = self._conv(self.encoder, x.reshape(-1, *x.shape[-3:])).reshape(*lead, -1)
+        f = self.encoder(x.reshape(-1, *x.shape[-3:])).reshape(*lead, -1)
         r = rewards.unsqueeze(-1).expand(*lead, self.cfg.reward_tile)
         return torch.cat([f, r.to(f.dtype)], dim=-1)
 
     def decode_image(self, latent: torch.Tensor) -> torch.Tensor:
         """Mean of p(x | z), (..., 3, H, W) in [-0.5, 0.5]."""
         lead = latent.shape[:-1]
-        out = self._conv(self.decoder, latent.reshape(-1, latent.shape[-1]))
+        out = self.decoder(latent.reshape(-1, latent.shape[-1]))
         return out.reshape(*lead, *out.shape[1:])
 
     def decode_reward(self, latent: torch.Tensor) -> Gaussian:
@@ -191,16 +174,6 @@ class LatentModel(nn.Module):
         sq_err = (self.decode_image(latent) - target).pow_(2).sum((-3, -2, -1))
         return -0.5 / s**2 * sq_err - target[0].numel() * (math.log(s) + 0.5 * math.log(2 * math.pi))
 
-    def _prior_reward_log_prob(self, seq: PosteriorSequence, actions: torch.Tensor,
-                               reward_targets: torch.Tensor) -> torch.Tensor:
-        """log p(r~_t | z^_t) for t >= 2, with z^_t the one-step prediction from the previous posterior
-        sample: z1^_t ~ p(z1_t | z2_{t-1}, a_{t-1}), z2^_t ~ p(z2_t | z1^_t, z2_{t-1}, a_{t-1})."""
-        z2_prev = seq.z2[:, :-1]
-        z1_hat = Gaussian(seq.z1_prior.mean[:, 1:], seq.z1_prior.std[:, 1:]).rsample()
-        z2_hat = self.z2_next(z1_hat, z2_prev, actions).rsample()
-        d = self.decode_reward(torch.cat([z1_hat, z2_hat], dim=-1))
-        return gaussian_log_prob(reward_targets[:, 1:], d.mean, d.std)
-
     def _task_reward_log_prob(self, latent: torch.Tensor, image_feats: torch.Tensor,
                               reward_targets: torch.Tensor) -> torch.Tensor:
         """log p_d(r~_t' | z_t, enc(x_t')) for every belief time t and every frame t' >= 1: (B, T, T-1).
@@ -233,10 +206,6 @@ class LatentModel(nn.Module):
         reward_ll = gaussian_log_prob(reward_targets, reward_dist.mean, reward_dist.std)
         kl = kl_divergence(seq.z1_dist, seq.z1_prior)
         loss = kl.mean() - image_ll.mean() - self.cfg.reward_weight * reward_ll.mean()
-        prior_reward_ll = None
-        if self.cfg.prior_reward_weight > 0:
-            prior_reward_ll = self._prior_reward_log_prob(seq, actions, reward_targets)
-            loss = loss - self.cfg.prior_reward_weight * prior_reward_ll.mean()
         stats = {
             "model/loss": loss.item(),
             "model/kl": kl.mean().item(),
@@ -244,8 +213,6 @@ class LatentModel(nn.Module):
             "model/reward_nll": -reward_ll.mean().item(),
             "model/reward_mae": (reward_dist.mean - reward_targets).abs().mean().item(),
         }
-        if prior_reward_ll is not None:
-            stats["model/prior_reward_nll"] = -prior_reward_ll.mean().item()
         if self.task_decoder is not None:
             task_ll = self._task_reward_log_prob(latent, feats[..., :self.encoder.out_dim], reward_targets)
             keep = [k for k in range(task_ll.shape[-1]) if k + 1 not in reset_frames]

@@ -40,7 +40,7 @@ from meld_core.run_log import RunLog
 from meld_core.trial_source import SimTrialSource, TrialSource
 
 #: config keys a resumed run must share with its checkpoint (() = the whole section)
-_FIXED_ON_RESUME = {"model": (), "sac": ("hidden", "policy_input", "cache_transitions"),
+_FIXED_ON_RESUME = {"model": (), "sac": ("hidden", "policy_input"),
                     "train": ("env", "env_kwargs", "episodes_per_trial", "replay_capacity", "seed")}
 
 
@@ -172,8 +172,8 @@ class MetaTrainer:
                 s, latent = self.algo.model_step(b)
                 self.progress.model_steps += 1
                 record(s)
-                for j in range(n_ac * i // n_model, n_ac * (i + 1) // n_model):
-                    record(self.algo.ac_step(b, latent, fresh=j == n_ac * i // n_model))
+                for _ in range(n_ac * i // n_model, n_ac * (i + 1) // n_model):
+                    record(self.algo.ac_step(b, latent))
                     self.progress.ac_steps += 1
             else:
                 record(self.algo.ac_step(b, None))

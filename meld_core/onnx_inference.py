@@ -27,7 +27,7 @@ exporter (the update's two graphs 0.3-0.5 s, the actor 0.03 s; the
 torch.export-based exporter took 2-6 s, too long for a node that switches
 weights between collection phases) and keeps the weights it had then: for
 weights that no longer change (a node's, per model version). Where export
-fails (a bf16-autocast model, a torch without the exporter),
+fails (a torch without the exporter, say),
 ``OnnxUnavailable`` says why, and the caller stays eager.
 """
 from __future__ import annotations
@@ -140,8 +140,6 @@ class OnnxUpdate:
     uint8 image (1, H, W, 3), reward (1,), z2 (1, z2_dim), action (1, A) as torch tensors."""
 
     def __init__(self, model: LatentModel, threads: int = 1):
-        if model.autocast:
-            raise OnnxUnavailable("a bf16-autocast model is not exported (its eager update is the reference)")
         h, w = model.image_shape
         self._d1, self._d2 = model.cfg.z1_dim, model.cfg.z2_dim
         ex = dict(image=torch.zeros(1, h, w, 3, dtype=torch.uint8), reward=torch.zeros(1),

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 
 @dataclass
@@ -164,47 +163,3 @@ class MultiTaskReplay:
             data, _ = t.stored()
             for j in range(len(t)):
                 yield Trial(i, **{k: data[k][j] for k in _ARRAYS})
-
-
-class TransitionCache:
-    """The actor-critic's recent transitions (x_k, a_k, r_{k+1}, x_{k+1}), x the policy input.
-
-    Every model batch yields the posterior of B whole trials; their B*L
-    transitions go into this ring of ``capacity`` transitions, and each
-    actor-critic step draws a uniform minibatch from it. Batches then mix
-    many trials instead of re-using one model batch, at the price of inputs
-    that are up to ``capacity / (B*L)`` model steps old.
-    """
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self._data: dict[str, torch.Tensor] | None = None
-        self._next = 0
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def add(self, x: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, next_x: torch.Tensor) -> None:
-        items = {"x": x, "action": action, "reward": reward, "next_x": next_x}
-        if self._data is None:
-            self._data = {k: v.new_zeros((self.capacity, *v.shape[1:])) for k, v in items.items()}
-        n = x.shape[0]
-        idx = (self._next + torch.arange(n)) % self.capacity
-        for k, v in items.items():
-            self._data[k][idx] = v.detach()
-        self._next = (self._next + n) % self.capacity
-        self._size = min(self._size + n, self.capacity)
-
-    def state_dict(self) -> dict:
-        return {"data": self._data or {}, "next": self._next, "size": self._size}
-
-    def load_state_dict(self, state: dict) -> None:
-        self._data = dict(state["data"]) or None
-        self._next, self._size = int(state["next"]), int(state["size"])
-
-    def sample(self, n: int) -> dict[str, torch.Tensor]:
-        if not self._size:
-            raise RuntimeError("transition cache is empty")
-        idx = torch.randint(self._size, (n,))
-        return {k: v[idx] for k, v in self._data.items()}

@@ -34,7 +34,7 @@ class AgentWeights:
     def make_agent(self) -> MeldAgent:
         """A MeldAgent (model + actor) with these weights, in eval mode."""
         c = self.cfg
-        model = LatentModel(c.model, self.image_shape, self.action_dim, c.train.precision, c.train.channels_last)
+        model = LatentModel(c.model, self.image_shape, self.action_dim)
         actor = Actor(policy_input_dim(c.model, c.sac.policy_input), self.action_dim, c.sac.hidden)
         model.load_state_dict(self.model_state)
         actor.load_state_dict(self.actor_state)

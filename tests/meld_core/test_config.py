@@ -29,10 +29,8 @@ def test_overrides():
     (["train.iterations=2.5"], "must be an integer"),
     (["model.reward_input=shaped"], "reward_input"),
     (["iterations=3"], "section.key=value"),
-    (["train.precision=fp8"], "precision"),
     (["sac.policy_input=history"], "policy_input"),
     (["model.decode_fraction=0"], "decode_fraction"),
-    (["model.prior_reward_weight=-1"], "prior_reward_weight"),
 ])
 def test_bad_parameters_give_clear_errors(override, match):
     with pytest.raises(ConfigError, match=match):
@@ -49,3 +47,15 @@ def test_missing_key(tmp_path):
     p.write_text("model: {z1_dim: 3}\n")
     with pytest.raises(ConfigError, match="missing keys in model"):
         load_config(str(p))
+
+
+def test_retired_options_load_when_off_and_are_refused_when_on():
+    """A saved config with an option that left meld loads if the option was off (the run did what meld does
+    now) and is refused, naming the option, if it was on."""
+    saved = load_config("tiny").to_dict()
+    saved["sac"]["cache_transitions"] = 0
+    saved["train"]["precision"] = "fp32"
+    assert config_from_dict(saved) == load_config("tiny")
+    saved["train"]["precision"] = "bf16"
+    with pytest.raises(ConfigError, match="train.precision='bf16'.*left meld"):
+        config_from_dict(saved)

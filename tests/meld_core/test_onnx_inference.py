@@ -66,12 +66,6 @@ def test_graphs_keep_the_weights_they_were_exported_with(tiny_cfg):
     np.testing.assert_allclose(_rollout(agent, images, seed=0), before, rtol=1e-6)
 
 
-def test_bf16_model_is_not_exported(tiny_cfg):
-    model = LatentModel(tiny_cfg.model, (64, 64), 3, precision="bf16")
-    with pytest.raises(OnnxUnavailable, match="bf16"):
-        OnnxUpdate(model)
-
-
 def test_actor_that_cannot_be_exported_says_why(tiny_cfg, monkeypatch):
     def no_exporter(*args, **kwargs):
         raise RuntimeError("no ONNX exporter in this torch")

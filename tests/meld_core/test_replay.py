@@ -87,27 +87,3 @@ def test_episode_success_reads_last_step_of_each_episode():
     t.success[3] = True   # end of episode 1 (3 steps per episode)
     assert t.episode_success(3) == [True, False]
     assert TrialReplay(1).capacity == 1
-
-
-def test_transition_cache_ring_and_sampling():
-    import torch
-
-    from meld_core.replay import TransitionCache
-
-    cache = TransitionCache(capacity=5)
-    for start in (0, 3):
-        x = torch.arange(start, start + 3, dtype=torch.float32)[:, None]
-        cache.add(x, x * 10, x[:, 0] * 100, x + 1)
-    assert len(cache) == 5
-    # the oldest transition (0) was overwritten; each row stays consistent
-    torch.manual_seed(0)
-    mb = cache.sample(50)
-    xs = mb["x"][:, 0]
-    assert set(xs.tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
-    assert torch.equal(mb["action"][:, 0], xs * 10) and torch.equal(mb["reward"], xs * 100)
-    assert torch.equal(mb["next_x"][:, 0], xs + 1)
-    restored = TransitionCache(5)
-    restored.load_state_dict(cache.state_dict())
-    torch.manual_seed(1); a = cache.sample(7)
-    torch.manual_seed(1); b = restored.sample(7)
-    assert all(torch.equal(a[k], b[k]) for k in a)
