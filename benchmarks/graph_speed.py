@@ -65,10 +65,10 @@ from meld_core.rollout import run_trial
 from meld_ros.graph import CONTROL_LOOP, NodeSpec, build_graph, compose
 from meld_ros.launcher import Supervisor
 from meld_ros.msg import Action, Belief, Reward
-from meld_ros.executor import LeanExecutor
-from meld_ros.images import image_to_array
-from meld_ros.recorder import EpisodeRecorder
-from meld_ros.node_runtime import RECORDED, RELIABLE, ns_of, wait_for_publishers
+from meld_ros.runtime.executor import LeanExecutor
+from meld_ros.rosfree.images import image_to_array
+from meld_ros.rosfree.recorder import EpisodeRecorder
+from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, ns_of, wait_for_publishers
 from meld_ros.srv import SetTask
 from std_srvs.srv import Trigger
 

@@ -29,7 +29,7 @@ real-time operation camera frames keep coming with no reward), so a flood cannot
 Time: an observation older than the last one processed is dropped; ``clock_jump_frames`` of them
 in a row mean the clock jumped back (a restarted camera or simulator, or one frame stamped in the
 future that would otherwise make every later frame "old"): the node logs it and follows the new
-timeline, with the latent and the trial carrying on (``meld_ros.stamp_order``).
+timeline, with the latent and the trial carrying on (``meld_ros.rosfree.stamp_order``).
 """
 from __future__ import annotations
 
@@ -46,13 +46,13 @@ from meld_core.agent import MeldAgent, select_reward
 from meld_core.checkpoint import CheckpointError
 from meld_core.onnx_inference import OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
-from meld_ros.images import ImageError, array_to_image, image_to_array
+from meld_ros.rosfree.images import ImageError, array_to_image, image_to_array
 from meld_ros.msg import Action, Belief, ModelUpdate, Reward
-from meld_ros.node_params import BeliefParams, declare
-from meld_ros.belief_inputs import BeliefInputs, Ready, Skipped
-from meld_ros.reward_check import reward_is_plausible
-from meld_ros.stamp_order import LastAnswer, Verdict
-from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
+from meld_ros.runtime.node_params import BeliefParams, declare
+from meld_ros.rosfree.belief_inputs import BeliefInputs, Ready, Skipped
+from meld_ros.rosfree.reward_check import reward_is_plausible
+from meld_ros.rosfree.stamp_order import LastAnswer, Verdict
+from meld_ros.runtime.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
                                     stamp_of, subscribe)
 
 
@@ -119,7 +119,7 @@ class BeliefNode(Node):
         response.success, response.message = True, f"trial {self.trial}: next frame starts it"
         return response
 
-    # ---- inputs (paired by stamp in meld_ros.belief_inputs) ------------------------------
+    # ---- inputs (paired by stamp in meld_ros.rosfree.belief_inputs) ------------------------------
     def _on_image(self, msg: Image) -> None:
         ns = ns_of(msg.header.stamp)
         verdict = self.inputs.image_verdict(ns)

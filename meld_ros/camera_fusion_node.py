@@ -1,6 +1,6 @@
 """Camera fusion node: N camera topics -> one observation image (64 x 64N).
 
-Frames are matched in time within ``slop_s`` (``meld_ros.fusion.CameraAligner``),
+Frames are matched in time within ``slop_s`` (``meld_ros.rosfree.fusion.CameraAligner``),
 each resized to ``image_size`` square and put side by side in the order of
 ``camera_topics``; the observation carries the first camera's stamp. A frame
 re-sent with the stamp of the last observation (the bridge's lockstep
@@ -10,7 +10,7 @@ malformed image is logged and dropped; a stale or missing camera is reported
 on /diagnostics and no observation is published, never a half-stale one. A
 frame older than the last one used is dropped and logged; a camera whose
 clock jumped back (``clock_jump_frames`` older frames in a row) is followed,
-with a log line saying how far it jumped (``meld_ros.stamp_order``).
+with a log line saying how far it jumped (``meld_ros.rosfree.stamp_order``).
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from meld_ros.fusion import CameraAligner, fuse
-from meld_ros.images import ImageError, array_to_image, image_to_array
-from meld_ros.node_params import FusionParams, declare
-from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
-from meld_ros.stamp_order import LastAnswer, Verdict
+from meld_ros.rosfree.fusion import CameraAligner, fuse
+from meld_ros.rosfree.images import ImageError, array_to_image, image_to_array
+from meld_ros.runtime.node_params import FusionParams, declare
+from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.rosfree.stamp_order import LastAnswer, Verdict
 
 
 class CameraFusionNode(Node):

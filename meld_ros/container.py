@@ -3,7 +3,7 @@
 The control loop's hot path (camera fusion -> belief -> policy, with reward
 sensing) runs here as separate ROS nodes (names, parameters, topics, services
 and logs unchanged) on one single-threaded executor, and their messages to one
-another are delivered inside the process (``meld_ros/intra_process.py``):
+another are delivered inside the process (``meld_ros/runtime/intra_process.py``):
 this is ROS 2's composition, which rclpy lacks, for the latency it buys
 (README, "Graph speed"). Everyone else (bridge, learner, rviz) still sees
 every topic over DDS.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from meld_ros.node_runtime import run
+from meld_ros.runtime.node_runtime import run
 
 #: the nodes that may be composed: those whose data topics go through node_runtime.publisher/subscribe
 COMPOSABLE = ("mujoco_bridge_node", "camera_fusion_node", "reward_node", "belief_node", "policy_node")

@@ -13,7 +13,7 @@ runs ``evaluation.meta_test`` through this node:
   start only), then per episode ``/meld/set_task`` (``set_task_service``) (the reset rig puts the
   task up and homes the arm, from the episode's seed), and the episode runs
   through bridge -> fusion -> belief -> policy by itself; the node records the
-  observation, reward and action of every stamp (``meld_ros.recorder``) and
+  observation, reward and action of every stamp (``meld_ros.rosfree.recorder``) and
   lays the episodes out as ``run_trial`` does;
 - after every training phase: ``weights-<version>.pt`` in the run directory
   (written atomically; meta-testing writes its weights and results to a
@@ -53,12 +53,12 @@ from meld_core.evaluation import meta_test
 from meld_core.meta_train import MetaTrainer
 from meld_core.task_spec import simulated_task_spec
 from meld_core.weights import save_weights
-from meld_ros.images import ImageError, image_to_array
+from meld_ros.rosfree.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
-from meld_ros.node_params import LearnerParams, declare
-from meld_ros.node_runtime import LATCHED, RECORDED, ns_of, wait_for_publishers
-from meld_ros.executor import LeanExecutor
-from meld_ros.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
+from meld_ros.runtime.node_params import LearnerParams, declare
+from meld_ros.runtime.node_runtime import LATCHED, RECORDED, ns_of, wait_for_publishers
+from meld_ros.runtime.executor import LeanExecutor
+from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
 from meld_ros.srv import SetTask
 
 KEEP_WEIGHT_FILES = 3

@@ -42,10 +42,10 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 
-from meld_ros.images import array_to_image
+from meld_ros.rosfree.images import array_to_image
 from meld_ros.msg import Action, Reward, TaskState
-from meld_ros.node_params import BridgeParams, declare
-from meld_ros.node_runtime import RELIABLE, entry_point, ns_of, publisher, serve, stamp_of, subscribe
+from meld_ros.runtime.node_params import BridgeParams, declare
+from meld_ros.runtime.node_runtime import RELIABLE, entry_point, ns_of, publisher, serve, stamp_of, subscribe
 from meld_ros.srv import SetTask
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.stepper import SensorFrame, SimStepper

@@ -2,7 +2,7 @@
 
 For every ``meld_ros/Belief`` it computes a ~ pi(a | z_t) with the actor of
 the same model version, the command clamp(a * action_scale, velocity_limits)
-(``meld_ros.safety``), and publishes it as ``std_msgs/Float64MultiArray`` on
+(``meld_ros.rosfree.safety``), and publishes it as ``std_msgs/Float64MultiArray`` on
 ``command_topic`` plus a stamped record ``meld_ros/Action`` (stamp = the
 belief's, ``command_stamp`` = when the command went out) on ``action_topic``.
 
@@ -38,11 +38,11 @@ from meld_core.checkpoint import CheckpointError
 from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
-from meld_ros.node_params import PolicyParams, declare
-from meld_ros.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
+from meld_ros.runtime.node_params import PolicyParams, declare
+from meld_ros.runtime.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
                                     subscribe)
-from meld_ros.stamp_order import LastAnswer
-from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
+from meld_ros.rosfree.stamp_order import LastAnswer
+from meld_ros.rosfree.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 
 #: how long the final zero command waits for its subscribers' acknowledgement

@@ -13,8 +13,8 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 from meld_ros.msg import TaskState
-from meld_ros.node_params import ResetRigParams, declare
-from meld_ros.node_runtime import LATCHED, entry_point, serve
+from meld_ros.runtime.node_params import ResetRigParams, declare
+from meld_ros.runtime.node_runtime import LATCHED, entry_point, serve
 from meld_ros.srv import SetTask
 
 

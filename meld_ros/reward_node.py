@@ -3,7 +3,7 @@
 In simulation (``source: sim``) it reads the simulator's ground truth
 (``meld_ros/Reward`` from the MuJoCo bridge) and republishes it on
 ``reward_topic`` with the same stamp after checking it: a reward that is not
-finite or beyond ``Reward.MAX_ABS`` is logged and dropped (``meld_ros.reward_check``),
+finite or beyond ``Reward.MAX_ABS`` is logged and dropped (``meld_ros.rosfree.reward_check``),
 so the belief node and the learner never see one. Hardware sources
 (plug pose from forward kinematics and the rig state, an insertion signal)
 come with the hardware driver.
@@ -13,9 +13,9 @@ from __future__ import annotations
 from rclpy.node import Node
 
 from meld_ros.msg import Reward
-from meld_ros.node_params import RewardParams, declare
-from meld_ros.node_runtime import RECORDED, RELIABLE, entry_point, publisher, subscribe
-from meld_ros.reward_check import reward_is_plausible
+from meld_ros.runtime.node_params import RewardParams, declare
+from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point, publisher, subscribe
+from meld_ros.rosfree.reward_check import reward_is_plausible
 
 
 class RewardNode(Node):

@@ -94,5 +94,7 @@ if [ "$(cat install/.meld-build 2>/dev/null)" != "$build_stamp" ]; then
     quiet colcon --log-base log build --base-paths build/.src/meld_ros --build-base build \
       --install-base install --symlink-install --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
   )
+  # a symlink install keeps links to files that moved or were deleted since: drop the dangling ones
+  find install -xtype l -delete 2>/dev/null || true
   echo "$build_stamp" > install/.meld-build
 fi

@@ -94,7 +94,7 @@ def test_frames_stamped_in_the_future_do_not_stall_the_loop(tmp_path, ros_node):
     import numpy as np
     from sensor_msgs.msg import Image
 
-    from meld_ros.images import array_to_image
+    from meld_ros.rosfree.images import array_to_image
 
     run = tmp_path / "run"
     proc, log = _start_graph(tmp_path, f"run_dir:={run}", "compose:=false", "overrides:=[train.iterations=3]")

@@ -4,9 +4,9 @@ import pytest
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 
-from meld_ros.images import array_to_image, image_to_array
+from meld_ros.rosfree.images import array_to_image, image_to_array
 from meld_ros.msg import Action, Reward
-from meld_ros.node_runtime import RELIABLE, ns_of
+from meld_ros.runtime.node_runtime import RELIABLE, ns_of
 from meld_ros.srv import SetTask
 
 pytestmark = pytest.mark.graph

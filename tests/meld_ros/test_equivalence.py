@@ -14,7 +14,7 @@ from meld_core.meta_train import MetaTrainer
 from meld_core.weights import save_weights
 from meld_core.rollout import run_trial
 from meld_ros.msg import Action, Reward
-from meld_ros.node_runtime import RELIABLE, ns_of, stamp_of
+from meld_ros.runtime.node_runtime import RELIABLE, ns_of, stamp_of
 from meld_sim_bridge.registry import make_env
 
 pytestmark = pytest.mark.graph

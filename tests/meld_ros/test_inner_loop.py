@@ -11,9 +11,9 @@ from std_srvs.srv import Trigger
 from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.weights import save_weights
-from meld_ros.images import array_to_image
+from meld_ros.rosfree.images import array_to_image
 from meld_ros.msg import Action, Belief, Reward
-from meld_ros.node_runtime import RECORDED, RELIABLE, ns_of
+from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, ns_of
 from meld_ros.srv import SetTask
 
 pytestmark = pytest.mark.graph

@@ -3,7 +3,7 @@ import pytest
 
 from meld_ros.msg import Action
 from meld_ros.srv import SetTask
-from meld_ros.node_runtime import RELIABLE
+from meld_ros.runtime.node_runtime import RELIABLE
 
 pytestmark = pytest.mark.graph
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from meld_ros.images import array_to_image
-from meld_ros.node_runtime import RECORDED, ns_of, stamp_of
+from meld_ros.rosfree.images import array_to_image
+from meld_ros.runtime.node_runtime import RECORDED, ns_of, stamp_of
 
 pytestmark = pytest.mark.graph
 

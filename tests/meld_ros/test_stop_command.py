@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from std_msgs.msg import Float64MultiArray
 
-from meld_ros.node_runtime import RECORDED
+from meld_ros.runtime.node_runtime import RECORDED
 
 pytestmark = pytest.mark.graph
 

@@ -13,7 +13,7 @@ from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.weights import save_weights
 from meld_ros.msg import ModelUpdate
-from meld_ros.node_runtime import LATCHED
+from meld_ros.runtime.node_runtime import LATCHED
 
 pytestmark = pytest.mark.graph
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from meld_ros.stamp_order import StampOrder, Verdict
+from meld_ros.rosfree.stamp_order import StampOrder, Verdict
 
 
 @dataclass

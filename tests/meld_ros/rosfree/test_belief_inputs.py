@@ -1,8 +1,8 @@
 """Pairing of images, rewards and actions by stamp for the belief update (plain unit tests, no ROS)."""
 import pytest
 
-from meld_ros.belief_inputs import BeliefInputs, Ready, Skipped
-from meld_ros.stamp_order import LastAnswer, Verdict
+from meld_ros.rosfree.belief_inputs import BeliefInputs, Ready, Skipped
+from meld_ros.rosfree.stamp_order import LastAnswer, Verdict
 
 
 def _frame(inputs: BeliefInputs, ns: int, step: int, image="x") -> None:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from meld_ros.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
+from meld_ros.rosfree.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
 LIMITS = np.array([0.5, 0.5, 1.0])
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from meld_ros.stamp_order import StampOrder, Verdict
+from meld_ros.rosfree.stamp_order import StampOrder, Verdict
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from meld_core.rollout import run_trial
-from meld_ros.recorder import EpisodeRecorder, assemble_trial
+from meld_ros.rosfree.recorder import EpisodeRecorder, assemble_trial
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.stepper import SimStepper
 
@@ -84,7 +84,7 @@ def test_stray_messages_are_dropped_and_counted_never_raised():
 
 
 def test_conflicting_readings_make_the_episode_unusable():
-    from meld_ros.recorder import EpisodeUnusable
+    from meld_ros.rosfree.recorder import EpisodeUnusable
     rec = EpisodeRecorder(1, start_ns=100)
     _frame(rec, 100, 0)
     _frame(rec, 200, 1, action=False)

@@ -1,13 +1,13 @@
-"""Intra-process delivery among composed nodes (meld_ros/intra_process.py), with real rclpy nodes."""
+"""Intra-process delivery among composed nodes (meld_ros/runtime/intra_process.py), with real rclpy nodes."""
 import time
 
 import pytest
 import rclpy
 from std_msgs.msg import Float64, String
 
-from meld_ros.executor import LeanExecutor
-from meld_ros.intra_process import LocalTopics
-from meld_ros.node_runtime import RELIABLE
+from meld_ros.runtime.executor import LeanExecutor
+from meld_ros.runtime.intra_process import LocalTopics
+from meld_ros.runtime.node_runtime import RELIABLE
 
 
 def _spin_until(executor, predicate, timeout=10.0) -> None:

@@ -19,7 +19,7 @@ time so that the interrupt is taken promptly.
 ``publisher`` / ``subscribe``: the data topics of the control loop. In a
 process of its own a node gets plain DDS publishers and subscriptions; when
 nodes are composed, messages between them are delivered inside the process
-(``meld_ros/intra_process.py``).
+(``meld_ros/runtime/intra_process.py``).
 """
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
-from meld_ros.callback_errors import CallbackErrors, answering
-from meld_ros.executor import LeanExecutor
-from meld_ros.intra_process import LocalTopics
+from meld_ros.runtime.callback_errors import CallbackErrors, answering
+from meld_ros.runtime.executor import LeanExecutor
+from meld_ros.runtime.intra_process import LocalTopics
 
 
 #: every data topic of the graph: reliable, last 10 (a lost frame would be a lost control step)

@@ -24,7 +24,7 @@ queue in publication order (messages published by the callbacks it runs join
 the end of the queue). So no callback ever runs inside another, exactly as
 with one single-threaded executor over DDS, just without the middleware. A
 subscriber whose callback raises loses that message only (``errors``, as the
-executor's own callbacks: ``meld_ros.callback_errors``); the others still get it.
+executor's own callbacks: ``meld_ros.runtime.callback_errors``); the others still get it.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from meld_ros.callback_errors import CallbackErrors, describe
+from meld_ros.runtime.callback_errors import CallbackErrors, describe
 
 
 @dataclass

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from meld_ros.fusion import CameraAligner, fuse
+from meld_ros.rosfree.fusion import CameraAligner, fuse
 
 MS = 1_000_000
 

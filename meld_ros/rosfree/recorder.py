@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 
 from meld_core.replay import Trial
-from meld_ros.reward_check import reward_is_plausible
+from meld_ros.rosfree.reward_check import reward_is_plausible
 
 
 class EpisodeUnusable(ValueError):

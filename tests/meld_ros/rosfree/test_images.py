@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("sensor_msgs")
 from sensor_msgs.msg import Image  # noqa: E402
 
-from meld_ros.images import ImageError, array_to_image, image_to_array  # noqa: E402
+from meld_ros.rosfree.images import ImageError, array_to_image, image_to_array  # noqa: E402
 
 
 def test_rgb_round_trip():

@@ -6,8 +6,8 @@ import rclpy
 from rclpy.parameter import Parameter
 
 from meld_core.config import ConfigError
-from meld_ros import node_params
-from meld_ros.node_params import (BeliefParams, BridgeParams, FusionParams, LearnerParams, PolicyParams, ResetRigParams,
+from meld_ros.runtime import node_params
+from meld_ros.runtime.node_params import (BeliefParams, BridgeParams, FusionParams, LearnerParams, PolicyParams, ResetRigParams,
                                   RewardParams, declare, defaults)
 
 SECTIONS = {"mujoco_bridge": BridgeParams, "camera_fusion": FusionParams, "reward_sensing": RewardParams,

@@ -19,10 +19,10 @@ documented by rclpy.
 
 ``after_callback`` (optional) runs after every callback the executor runs: a
 container of composed nodes delivers its intra-process messages there
-(``meld_ros/intra_process.py``).
+(``meld_ros/runtime/intra_process.py``).
 
 No callback takes the executor down: an exception in any callback it runs,
-on either path, is reported to ``errors`` (``meld_ros.callback_errors``:
+on either path, is reported to ``errors`` (``meld_ros.runtime.callback_errors``:
 counted, logged with the node's logger) and the spin goes on; only the
 exceptions that mean the process is stopping leave ``spin``.
 """
@@ -36,7 +36,7 @@ from rclpy.executors import (ConditionReachedException, ExternalShutdownExceptio
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.exceptions import InvalidHandle
 
-from meld_ros.callback_errors import CallbackErrors, describe, is_stopping
+from meld_ros.runtime.callback_errors import CallbackErrors, describe, is_stopping
 from rclpy.subscription import Subscription
 from rclpy.waitable import NumberOfEntities
 from rclpy.utilities import timeout_sec_to_nsec

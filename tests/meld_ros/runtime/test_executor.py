@@ -8,8 +8,8 @@ from rclpy.clock import Clock, ClockType
 from std_msgs.msg import Int32
 from std_srvs.srv import Trigger
 
-from meld_ros.executor import LeanExecutor
-from meld_ros.node_runtime import RELIABLE
+from meld_ros.runtime.executor import LeanExecutor
+from meld_ros.runtime.node_runtime import RELIABLE
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_a_failing_callback_costs_one_message_not_the_node(ctx):
 
 
 def test_a_failing_service_answers_the_caller(ctx):
-    from meld_ros.node_runtime import serve
+    from meld_ros.runtime.node_runtime import serve
     node, executor = ctx
     server, caller = node("server_bad"), node("caller_bad")
 

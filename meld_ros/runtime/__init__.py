@@ -1,0 +1,3 @@
+"""How the graph's nodes run: start, spin and stop (``node_runtime``), the executor, in-process
+delivery between composed nodes (``intra_process``), callbacks that never take a node down
+(``callback_errors``), and typed parameters from params/graph.yaml (``node_params``)."""
