@@ -52,13 +52,15 @@ from meld_ros.runtime.node_params import BeliefParams, declare
 from meld_ros.rosfree.belief_inputs import BeliefInputs, Ready, Skipped
 from meld_ros.rosfree.reward_check import reward_is_plausible
 from meld_ros.rosfree.stamp_order import LastAnswer, Verdict
-from meld_ros.runtime.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
-                                    stamp_of, subscribe)
+from meld_ros.runtime.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, serve,
+                                            stamp_of)
+from meld_ros.runtime.intra_process import DdsTopics
 
 
 class BeliefNode(Node):
-    def __init__(self):
+    def __init__(self, topics=None):
         super().__init__("belief")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: BeliefParams = declare(self, BeliefParams)
         torch.set_num_threads(self.p.torch_threads)
         self.agent = None
@@ -66,12 +68,12 @@ class BeliefNode(Node):
         self._pending: tuple[int, MeldAgent] | None = None
         if self.p.weights:
             self._adopt(*self._make_agent(load_weights(self.p.weights)))
-        self.belief_pub = publisher(self, Belief, self.p.belief_topic, RECORDED)
-        self.recon_pub = self.create_publisher(Image, self.p.reconstruction_topic, RECORDED)
-        subscribe(self, Image, self.p.observation_topic, self._on_image, RELIABLE)
-        subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
-        subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)
-        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
+        self.belief_pub = self.topics.publisher(self, Belief, self.p.belief_topic, RECORDED)
+        self.recon_pub = self.topics.publisher(self, Image, self.p.reconstruction_topic, RECORDED)
+        self.topics.subscribe(self, Image, self.p.observation_topic, self._on_image, RELIABLE)
+        self.topics.subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
+        self.topics.subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)
+        self.topics.subscribe(self, ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
         serve(self, Trigger, self.p.reset_service, self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
         self.inputs = BeliefInputs(self.p.clock_jump_frames, self.p.action_wait_s)

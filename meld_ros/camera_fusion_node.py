@@ -21,25 +21,27 @@ from sensor_msgs.msg import Image
 from meld_ros.rosfree.fusion import CameraAligner, fuse
 from meld_ros.rosfree.images import ImageError, array_to_image, image_to_array
 from meld_ros.runtime.node_params import FusionParams, declare
-from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, publisher, stamp_of, subscribe
+from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, stamp_of
+from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.rosfree.stamp_order import LastAnswer, Verdict
 
 
 class CameraFusionNode(Node):
-    def __init__(self):
+    def __init__(self, topics=None):
         super().__init__("camera_fusion")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: FusionParams = declare(self, FusionParams)
         if not self.p.camera_topics:
             raise ValueError("camera_fusion needs at least one camera topic")
         self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s,
                                      resync_after=self.p.clock_jump_frames)
-        self.pub = publisher(self, Image, self.p.observation_topic, RECORDED)
-        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.pub = self.topics.publisher(self, Image, self.p.observation_topic, RECORDED)
+        self.diag_pub = self.topics.publisher(self, DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
         self._last = LastAnswer()
         self.published = 0
         for k, topic in enumerate(self.p.camera_topics):
-            subscribe(self, Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
+            self.topics.subscribe(self, Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
         self.create_timer(self.p.diagnostics_period_s, self._diagnostics)
 
     def _on_image(self, k: int, msg: Image) -> None:

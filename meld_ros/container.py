@@ -21,7 +21,8 @@ import sys
 
 from meld_ros.runtime.node_runtime import run
 
-#: the nodes that may be composed: those whose data topics go through node_runtime.publisher/subscribe
+#: the nodes that may be composed: built as NODE(topics) and run by the executor alone (the learner trains in
+#: its own main thread; the reset rig awaits its driver in a callback group of its own)
 COMPOSABLE = ("mujoco_bridge_node", "camera_fusion_node", "reward_node", "belief_node", "policy_node")
 
 

@@ -57,6 +57,7 @@ from meld_ros.rosfree.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.runtime.node_params import LearnerParams, declare
 from meld_ros.runtime.node_runtime import LATCHED, RECORDED, ns_of, wait_for_publishers
+from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.runtime.executor import LeanExecutor
 from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
 from meld_ros.srv import SetTask
@@ -90,8 +91,9 @@ class LearnerNode(Node):
     """``stop``: a StopRequest (main() sets it from SIGINT/SIGTERM); the trainer stops at the next unit
     of work and saves, and the node's own waits (services, episodes, discovery) end at once."""
 
-    def __init__(self, stop: StopRequest | None = None):
+    def __init__(self, stop: StopRequest | None = None, topics=None):
         super().__init__("learner")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: LearnerParams = declare(self, LearnerParams)
         self.stop = stop or StopRequest()
         self.report = ProgressReporter(sys.stdout)
@@ -120,10 +122,10 @@ class LearnerNode(Node):
         self._done = threading.Event()
         self._policy_mode: dict | None = None     # how the policy node was last set to act (_set_policy)
         self.spinner: threading.Thread | None = None      # the executor's thread (main() sets it)
-        self.update_pub = self.create_publisher(ModelUpdate, self.p.model_update_topic, LATCHED)
-        self.create_subscription(Image, self.p.observation_topic, self._on_image, RECORDED)
-        self.create_subscription(Reward, self.p.reward_topic, self._on_reward, RECORDED)
-        self.create_subscription(Action, self.p.action_topic, self._on_action, RECORDED)
+        self.update_pub = self.topics.publisher(self, ModelUpdate, self.p.model_update_topic, LATCHED)
+        self.topics.subscribe(self, Image, self.p.observation_topic, self._on_image, RECORDED)
+        self.topics.subscribe(self, Reward, self.p.reward_topic, self._on_reward, RECORDED)
+        self.topics.subscribe(self, Action, self.p.action_topic, self._on_action, RECORDED)
         self.set_task = self.create_client(SetTask, self.p.set_task_service)
         self.belief_reset = self.create_client(Trigger, self.p.belief_reset_service)
         self.policy_params = AsyncParameterClient(self, self.p.policy_node)

@@ -45,24 +45,27 @@ from std_msgs.msg import Float64MultiArray
 from meld_ros.rosfree.images import array_to_image
 from meld_ros.msg import Action, Reward, TaskState
 from meld_ros.runtime.node_params import BridgeParams, declare
-from meld_ros.runtime.node_runtime import RELIABLE, entry_point, ns_of, publisher, serve, stamp_of, subscribe
+from meld_ros.runtime.node_runtime import RELIABLE, entry_point, ns_of, serve, stamp_of
+from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.srv import SetTask
 from meld_sim_bridge.registry import make_env
 from meld_sim_bridge.stepper import SensorFrame, SimStepper
 
 class MujocoBridgeNode(Node):
-    def __init__(self):
+    def __init__(self, topics=None):
         super().__init__("mujoco_bridge")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: BridgeParams = declare(self, BridgeParams)
         self.env = make_env(self.p.env, **self.p.kwargs())
         self.stepper = SimStepper(self.env)
         if len(self.p.camera_topics) < self.stepper.n_cameras:
             raise ValueError(f"{self.p.env} has {self.stepper.n_cameras} cameras; camera_topics lists "
                              f"{len(self.p.camera_topics)}")
-        self.image_pubs = [publisher(self, Image, t, RELIABLE) for t in self.p.camera_topics[: self.stepper.n_cameras]]
-        self.joint_pub = publisher(self, JointState, self.p.joint_states_topic, RELIABLE)
-        self.truth_pub = publisher(self, Reward, self.p.ground_truth_topic, RELIABLE)
-        self.clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
+        self.image_pubs = [self.topics.publisher(self, Image, t, RELIABLE)
+                           for t in self.p.camera_topics[: self.stepper.n_cameras]]
+        self.joint_pub = self.topics.publisher(self, JointState, self.p.joint_states_topic, RELIABLE)
+        self.truth_pub = self.topics.publisher(self, Reward, self.p.ground_truth_topic, RELIABLE)
+        self.clock_pub = self.topics.publisher(self, Clock, "/clock", RELIABLE)
         serve(self, SetTask, self.p.set_task_service, self._on_set_task)
         self._frame: SensorFrame | None = None
         self._frame_ns = -1
@@ -73,10 +76,10 @@ class MujocoBridgeNode(Node):
         self.steps = 0
         self._clock_at = -float("inf")     # monotonic time of the last /clock
         if self.p.mode == "lockstep":
-            subscribe(self, Action, self.p.action_topic, self._on_stamped_action, RELIABLE)
+            self.topics.subscribe(self, Action, self.p.action_topic, self._on_stamped_action, RELIABLE)
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         else:
-            subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
+            self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
             self.create_timer(self.env.control_period / self.p.realtime_factor, self._on_timer)
             # like hardware: cameras and joints from the start; no task (no reward) until /sim/set_task
             self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0), in_episode=False)

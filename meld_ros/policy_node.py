@@ -39,8 +39,8 @@ from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.runtime.node_params import PolicyParams, declare
-from meld_ros.runtime.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, publisher, serve,
-                                    subscribe)
+from meld_ros.runtime.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, serve
+from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.rosfree.stamp_order import LastAnswer
 from meld_ros.rosfree.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
 
@@ -50,8 +50,9 @@ SHUTDOWN_ACK_S = 1.0
 
 
 class PolicyNode(Node):
-    def __init__(self):
+    def __init__(self, topics=None):
         super().__init__("policy")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: PolicyParams = declare(self, PolicyParams, dynamic=("deterministic", "uniform_actions"))
         torch.set_num_threads(self.p.torch_threads)
         self.actors: dict[int, object] = {}
@@ -59,11 +60,11 @@ class PolicyNode(Node):
         self.scale = self.limits = None
         if self.p.weights:
             self._adopt(load_weights(self.p.weights))
-        self.cmd_pub = publisher(self, Float64MultiArray, self.p.command_topic, RELIABLE)
-        self.action_pub = publisher(self, Action, self.p.action_topic, RECORDED)
-        subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
-        self.create_subscription(ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
-        self.create_subscription(Bool, self.p.estop_topic, self._on_estop, RELIABLE)
+        self.cmd_pub = self.topics.publisher(self, Float64MultiArray, self.p.command_topic, RELIABLE)
+        self.action_pub = self.topics.publisher(self, Action, self.p.action_topic, RECORDED)
+        self.topics.subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
+        self.topics.subscribe(self, ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
+        self.topics.subscribe(self, Bool, self.p.estop_topic, self._on_estop, RELIABLE)
         serve(self, Trigger, self.p.estop_release_service, self._on_release)
         self.watchdog = Watchdog(self.p.watchdog_timeout_s)
         self.estop = EStop()

@@ -15,6 +15,7 @@ from rclpy.node import Node
 from meld_ros.msg import TaskState
 from meld_ros.runtime.node_params import ResetRigParams, declare
 from meld_ros.runtime.node_runtime import LATCHED, entry_point, serve
+from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.srv import SetTask
 
 
@@ -23,10 +24,11 @@ DRIVER_WAIT_S = 20.0
 
 
 class ResetRigNode(Node):
-    def __init__(self):
+    def __init__(self, topics=None):
         super().__init__("reset_rig")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: ResetRigParams = declare(self, ResetRigParams)
-        self.state_pub = self.create_publisher(TaskState, self.p.task_topic, LATCHED)
+        self.state_pub = self.topics.publisher(self, TaskState, self.p.task_topic, LATCHED)
         # its own callback group: the service awaits the driver's answer, which must not wait for the service
         self.driver = self.create_client(SetTask, self.p.driver_set_task_service,
                                          callback_group=MutuallyExclusiveCallbackGroup())

@@ -14,16 +14,18 @@ from rclpy.node import Node
 
 from meld_ros.msg import Reward
 from meld_ros.runtime.node_params import RewardParams, declare
-from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point, publisher, subscribe
+from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point
+from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.rosfree.reward_check import reward_is_plausible
 
 
 class RewardNode(Node):
-    def __init__(self):
+    def __init__(self, topics=None):
         super().__init__("reward_sensing")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: RewardParams = declare(self, RewardParams)
-        self.pub = publisher(self, Reward, self.p.reward_topic, RECORDED)
-        subscribe(self, Reward, self.p.ground_truth_topic, self._on_truth, RELIABLE)
+        self.pub = self.topics.publisher(self, Reward, self.p.reward_topic, RECORDED)
+        self.topics.subscribe(self, Reward, self.p.ground_truth_topic, self._on_truth, RELIABLE)
         self.dropped = 0
 
     def _on_truth(self, msg: Reward) -> None:

@@ -5,9 +5,12 @@ skip the middleware (rclcpp's intra-process communication); rclpy has no such
 path, and on this 2-core CPU each message through Fast DDS costs ~1 ms of CPU
 on each side. ``LocalTopics`` gives the graph's hot path that shortcut:
 
-- a node asks for its data publishers and subscriptions through
-  ``node_runtime.publisher`` / ``node_runtime.subscribe``; outside a container
-  these are plain ``create_publisher`` / ``create_subscription``;
+- a node makes every publisher and subscription of its topics through the
+  topics object it was built with (``topics.publisher(node, ...)``,
+  ``topics.subscribe(node, ...)``) and never asks which kind it has: a node
+  in a process of its own gets ``DdsTopics`` (plain ``create_publisher`` /
+  ``create_subscription``), the nodes of a container share one ``LocalTopics``
+  (``node_runtime.run`` builds them so);
 - inside a container, a message published on a topic that another node of the
   same process subscribes to is handed to that subscriber's callback directly
   (the same message object: subscribers must not modify it), and goes out
@@ -25,6 +28,8 @@ the end of the queue). So no callback ever runs inside another, exactly as
 with one single-threaded executor over DDS, just without the middleware. A
 subscriber whose callback raises loses that message only (``errors``, as the
 executor's own callbacks: ``meld_ros.runtime.callback_errors``); the others still get it.
+A latched topic (transient-local durability) always goes over DDS, so that a
+subscriber that joins later still gets the last message.
 """
 from __future__ import annotations
 
@@ -64,6 +69,24 @@ class LocalPublisher:
         return self._dds.wait_for_all_acked(timeout)
 
 
+def _latched(qos) -> bool:
+    from rclpy.qos import DurabilityPolicy
+    return getattr(qos, "durability", None) == DurabilityPolicy.TRANSIENT_LOCAL
+
+
+class DdsTopics:
+    """Topics over DDS only: what a node in a process of its own is given."""
+
+    def publisher(self, node, msg_type, topic: str, qos):
+        return node.create_publisher(msg_type, topic, qos)
+
+    def subscribe(self, node, msg_type, topic: str, callback: Callable, qos) -> None:
+        node.create_subscription(msg_type, topic, callback, qos)
+
+    def finalize(self) -> dict[str, list[str]]:
+        return {"local": [], "dds": []}
+
+
 class LocalTopics:
     """Topic routing among the nodes of one process; ``finalize`` once they are all built."""
 
@@ -76,7 +99,9 @@ class LocalTopics:
         self.finalized = False
         self.delivered = 0
 
-    def publisher(self, node, msg_type, topic: str, qos) -> LocalPublisher:
+    def publisher(self, node, msg_type, topic: str, qos):
+        if _latched(qos):
+            return node.create_publisher(msg_type, topic, qos)
         topic = node.resolve_topic_name(topic)
         if self._types.setdefault(topic, msg_type) is not msg_type:
             raise TypeError(f"{topic}: published in this process as {self._types[topic].__name__} "

@@ -16,10 +16,11 @@ signal, before anyone could publish, so SIGINT and SIGTERM are Python's here
 (KeyboardInterrupt), and the executor waits at most ``SIGNAL_POLL_S`` at a
 time so that the interrupt is taken promptly.
 
-``publisher`` / ``subscribe``: the data topics of the control loop. In a
-process of its own a node gets plain DDS publishers and subscriptions; when
-nodes are composed, messages between them are delivered inside the process
-(``meld_ros/runtime/intra_process.py``).
+Topics: every node class takes the topics object it publishes and subscribes
+through (``node_class(topics)``). ``run`` gives a node in a process of its own
+``DdsTopics`` and the nodes composed into one process a shared
+``LocalTopics``, which delivers their messages to one another inside the
+process (``meld_ros/runtime/intra_process.py``); a node cannot tell which.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ from rclpy.time import Time
 from meld_core.config import ConfigError
 from meld_ros.runtime.callback_errors import CallbackErrors, answering
 from meld_ros.runtime.executor import LeanExecutor
-from meld_ros.runtime.intra_process import LocalTopics
+from meld_ros.runtime.intra_process import DdsTopics, LocalTopics
 
 
 #: every data topic of the graph: reliable, last 10 (a lost frame would be a lost control step)
@@ -85,25 +86,6 @@ def wait_for_publishers(node, topics: list[str], timeout_s: float, pause=None) -
             return missing
 
 
-#: the intra-process routing of the nodes being composed into this process (None: one node per process)
-_local: LocalTopics | None = None
-
-
-def publisher(node, msg_type, topic: str, qos):
-    """A data publisher: DDS, or intra-process delivery when nodes are composed."""
-    if _local is None:
-        return node.create_publisher(msg_type, topic, qos)
-    return _local.publisher(node, msg_type, topic, qos)
-
-
-def subscribe(node, msg_type, topic: str, callback, qos) -> None:
-    """A data subscription: DDS, or intra-process delivery from a composed node that publishes ``topic``."""
-    if _local is None:
-        node.create_subscription(msg_type, topic, callback, qos)
-    else:
-        _local.subscribe(node, msg_type, topic, callback, qos)
-
-
 def serve(node, srv_type, name: str, callback):
     """``node.create_service`` whose callback answers a request it fails on (success = False, the
     reason) instead of leaving the caller without an answer (``callback_errors.answering``)."""
@@ -124,10 +106,10 @@ def for_this_run(node, run_id: str, msg) -> bool:
     return False
 
 
-def entry_point(make_node: Callable[[], "rclpy.node.Node"]) -> Callable[..., int]:
+def entry_point(node_class: Callable[..., "rclpy.node.Node"]) -> Callable[..., int]:
     """A node module's ``main(args=None)``: the node in a process of its own."""
     def main(args=None) -> int:
-        return run(make_node, args=args)
+        return run(node_class, args=args)
     return main
 
 
@@ -149,24 +131,20 @@ def _last_words(nodes) -> None:
             print(f"[{node.get_name()}] on_shutdown failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
-def run(*make_nodes: Callable[[], "rclpy.node.Node"], args=None) -> int:
-    """Spin the nodes that ``make_nodes`` build; more than one are composed into this process."""
-    global _local
+def run(*node_classes: Callable[..., "rclpy.node.Node"], args=None) -> int:
+    """Build each node as ``node_class(topics)`` and spin them; more than one are composed into this
+    process: they share a ``LocalTopics``, one alone gets ``DdsTopics``."""
     rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.default_int_handler)          # KeyboardInterrupt in the spinning thread
     nodes = []
     errors = CallbackErrors()
-    local = LocalTopics(errors) if len(make_nodes) > 1 else None
+    local = LocalTopics(errors) if len(node_classes) > 1 else None
+    topics = local if local is not None else DdsTopics()
     try:
-        _local = local
-        try:
-            for make_node in make_nodes:
-                nodes.append(make_node())
-            if local is not None:
-                local.finalize()
-        finally:
-            _local = None
+        for node_class in node_classes:
+            nodes.append(node_class(topics))
+        topics.finalize()
         gc.freeze()       # what start-up built (torch, models, messages) is never collected: no long GC pauses in the loop
         executor = LeanExecutor(after_callback=local.drain if local is not None else None, errors=errors)
         for node in nodes:
