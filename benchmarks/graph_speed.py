@@ -37,13 +37,16 @@ path.
 
 ``--engines onnxruntime torch`` times the belief and policy nodes with their
 networks in ONNX Runtime (as launched) and in eager torch, one after the
-other in the same run.
+other in the same run. ``--executors lean single events`` times the graph's
+nodes spun by meld's LeanExecutor (as launched) and by rclpy's stock
+SingleThreadedExecutor and EventsExecutor (``MELD_EXECUTOR``,
+``meld_ros/runtime/node_runtime.py``), one after the other in the same run.
 
 Weights: an untrained ``cpu``-profile model and actor for the environment
 (speed does not depend on training).
 
 Usage: ./meld shell -c "python benchmarks/graph_speed.py [--env widowx-cable] [--frames 300] [--arms sim loop none]
-                        [--engines onnxruntime torch]"
+                        [--engines onnxruntime torch] [--executors lean single events]"
 """
 from __future__ import annotations
 
@@ -64,6 +67,7 @@ from meld_core.weights import save_weights
 from meld_core.rollout import run_trial
 from meld_ros.graph import CONTROL_LOOP, NodeSpec, build_graph, compose
 from meld_ros.launcher import Supervisor
+from meld_ros.runtime.node_runtime import EXECUTOR_ENV
 from meld_ros.msg import Action, Belief, Reward
 from meld_ros.runtime.executor import LeanExecutor
 from meld_ros.rosfree.images import image_to_array
@@ -267,6 +271,9 @@ def main():
     p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS),
                    help="process arrangements to time, one after the other: " +
                         "; ".join(f"{k}: {v}" for k, v in ARMS.items()))
+    p.add_argument("--executors", nargs="+", choices=["lean", "single", "events"], default=["lean"],
+                   help="the executor of the graph's nodes: meld's LeanExecutor (as launched), rclpy's "
+                        "SingleThreadedExecutor, rclpy's EventsExecutor")
     args = p.parse_args()
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -281,23 +288,24 @@ def main():
         results = {}
         rclpy.init()
         try:
-            for arm in args.arms:
-                for engine in args.engines:
-                    busy0, steal0 = cpu_ticks()
-                    lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,
-                                  engine == "onnxruntime")
-                    busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
-                    rate, direct = float("nan"), {}
-                    if args.episodes:      # the direct loops just before and after: the same machine weather
-                        before = {k: direct_rate(trainer, args.episodes, ag) for k, ag in agents.items()}
-                        rate = lockstep_rate(args.env, weights, args.episodes, arm, engine == "onnxruntime")
-                        direct = {k: (before[k] + direct_rate(trainer, args.episodes, ag)) / 2
-                                  for k, ag in agents.items()}
-                    results[arm, engine] = (lat, steal / max(busy + steal, 1), rate, direct)
+            for kind, arm, engine in [(k, a, e) for k in args.executors for a in args.arms for e in args.engines]:
+                os.environ[EXECUTOR_ENV] = kind          # the graph's processes inherit it
+                busy0, steal0 = cpu_ticks()
+                lat = latency(args.env, weights, args.frames, args.realtime_factor, args.stages, arm,
+                              engine == "onnxruntime")
+                busy, steal = (a - b for a, b in zip(cpu_ticks(), (busy0, steal0)))
+                rate, direct = float("nan"), {}
+                if args.episodes:      # the direct loops just before and after: the same machine weather
+                    before = {k: direct_rate(trainer, args.episodes, ag) for k, ag in agents.items()}
+                    rate = lockstep_rate(args.env, weights, args.episodes, arm, engine == "onnxruntime")
+                    direct = {k: (before[k] + direct_rate(trainer, args.episodes, ag)) / 2
+                              for k, ag in agents.items()}
+                results[kind, arm, engine] = (lat, steal / max(busy + steal, 1), rate, direct)
         finally:
             rclpy.shutdown()
-    for (arm, engine), (lat, steal, rate, direct) in results.items():
-        print(f"graph on {args.env} (cpu-profile model), 2 cores, belief and actor in {engine}; {arm}: {ARMS[arm]}")
+    for (kind, arm, engine), (lat, steal, rate, direct) in results.items():
+        print(f"graph on {args.env} (cpu-profile model), 2 cores, belief and actor in {engine}, nodes spun by the "
+              f"{kind} executor; {arm}: {ARMS[arm]}")
         for key in lat:
             print(f"  camera frame -> {key:11s}: {_pct(lat[key])}")
         print(f"  (CPU time stolen by the hypervisor during the latency run: {100 * steal:.0f}% of the busy time)")

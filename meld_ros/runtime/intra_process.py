@@ -21,9 +21,10 @@ on each side. ``LocalTopics`` gives the graph's hot path that shortcut:
   the e-stop and the learner. A topic published inside the process is taken
   from inside only: a second publisher on it elsewhere is not heard.
 
-Delivery is run-to-completion: ``publish`` queues the message, and the
-executor calls ``drain`` after each callback it runs, which delivers the
-queue in publication order (messages published by the callbacks it runs join
+Delivery is run-to-completion: ``publish`` queues the message, and
+``drain`` delivers the queue in publication order; the meld executor calls
+it after each callback it runs, any other executor from a guard condition
+that ``publish`` triggers (``wake_with_guard``) (messages published by the callbacks it runs join
 the end of the queue). So no callback ever runs inside another, exactly as
 with one single-threaded executor over DDS, just without the middleware. A
 subscriber whose callback raises loses that message only (``errors``, as the
@@ -59,6 +60,8 @@ class LocalPublisher:
         if self._dds.get_subscription_count() > 0:       # a subscriber outside this process
             self._dds.publish(msg)
         self._topics._queue.append((self.topic, msg))
+        if self._topics._wake is not None:
+            self._topics._wake.trigger()
 
     def get_subscription_count(self) -> int:
         """Subscribers outside this process (those inside are served directly)."""
@@ -90,8 +93,10 @@ class DdsTopics:
 class LocalTopics:
     """Topic routing among the nodes of one process; ``finalize`` once they are all built."""
 
-    def __init__(self, errors: CallbackErrors | None = None):
+    def __init__(self, errors: CallbackErrors | None = None, wake_with_guard: bool = False):
         self.errors = errors or CallbackErrors()
+        self.wake_with_guard = wake_with_guard
+        self._wake = None                             # the guard condition that runs drain (wake_with_guard)
         self._types: dict[str, type] = {}             # topic -> message type of its local publisher
         self._callbacks: dict[str, list[tuple[object, str, Callable]]] = {}   # topic -> (node, name, callback)
         self._pending: list[_PendingSubscription] = []
@@ -103,6 +108,8 @@ class LocalTopics:
         if _latched(qos):
             return node.create_publisher(msg_type, topic, qos)
         topic = node.resolve_topic_name(topic)
+        if self.wake_with_guard and self._wake is None:
+            self._wake = node.create_guard_condition(self.drain)
         if self._types.setdefault(topic, msg_type) is not msg_type:
             raise TypeError(f"{topic}: published in this process as {self._types[topic].__name__} "
                             f"and as {msg_type.__name__}")

@@ -25,13 +25,14 @@ process (``meld_ros/runtime/intra_process.py``); a node cannot tell which.
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import time
 from typing import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from rclpy.time import Time
@@ -113,6 +114,29 @@ def entry_point(node_class: Callable[..., "rclpy.node.Node"]) -> Callable[..., i
     return main
 
 
+#: which executor spins the nodes: ``lean`` (meld's LeanExecutor, the default), or rclpy's stock ``single``
+#: (SingleThreadedExecutor) or ``events`` (rclpy.experimental.EventsExecutor), for measuring them against it
+#: (benchmarks/graph_speed.py --executors); the stock ones let an exception in a callback end the node
+EXECUTOR_ENV = "MELD_EXECUTOR"
+
+
+def executor_kind() -> str:
+    kind = os.environ.get(EXECUTOR_ENV, "lean")
+    if kind not in ("lean", "single", "events"):
+        raise ConfigError(f"{EXECUTOR_ENV}={kind!r}: use lean, single or events")
+    return kind
+
+
+def make_executor(local: LocalTopics | None, errors: CallbackErrors):
+    kind = executor_kind()
+    if kind == "single":
+        return SingleThreadedExecutor()
+    if kind == "events":
+        from rclpy.experimental import EventsExecutor
+        return EventsExecutor()
+    return LeanExecutor(after_callback=local.drain if local is not None else None, errors=errors)
+
+
 #: the longest the executor waits before a pending SIGINT/SIGTERM is taken
 SIGNAL_POLL_S = 0.2
 
@@ -139,14 +163,14 @@ def run(*node_classes: Callable[..., "rclpy.node.Node"], args=None) -> int:
         signal.signal(sig, signal.default_int_handler)          # KeyboardInterrupt in the spinning thread
     nodes = []
     errors = CallbackErrors()
-    local = LocalTopics(errors) if len(node_classes) > 1 else None
-    topics = local if local is not None else DdsTopics()
     try:
+        local = LocalTopics(errors, wake_with_guard=executor_kind() != "lean") if len(node_classes) > 1 else None
+        topics = local if local is not None else DdsTopics()
         for node_class in node_classes:
             nodes.append(node_class(topics))
         topics.finalize()
         gc.freeze()       # what start-up built (torch, models, messages) is never collected: no long GC pauses in the loop
-        executor = LeanExecutor(after_callback=local.drain if local is not None else None, errors=errors)
+        executor = make_executor(local, errors)
         for node in nodes:
             executor.add_node(node)
         while rclpy.ok():
