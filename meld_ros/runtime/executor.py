@@ -21,6 +21,16 @@ documented by rclpy.
 container of composed nodes delivers its intra-process messages there
 (``meld_ros/runtime/intra_process.py``).
 
+It reaches into rclpy's private members (the base executor's ``_tasks``,
+``_tasks_lock``, ``_guard``, ``_sigint_gc``, ``_context``, ``_is_shutdown``,
+a subscription's ``_callback_type`` and the C implementation's ``WaitSet``),
+which hold for the rclpy it was checked against (``CHECKED_RCLPY``); a test
+fails on any other rclpy until they are checked again. It is kept because it
+measured clearly faster than rclpy's stock executors on the launched graph,
+which also cannot run it as is: composed nodes need guard conditions, which
+rclpy's EventsExecutor refuses, and an exception in a callback ends a stock
+executor's spin (README, "Node graph").
+
 No callback takes the executor down: an exception in any callback it runs,
 on either path, is reported to ``errors`` (``meld_ros.runtime.callback_errors``:
 counted, logged with the node's logger) and the spin goes on; only the
@@ -40,6 +50,19 @@ from meld_ros.runtime.callback_errors import CallbackErrors, describe, is_stoppi
 from rclpy.subscription import Subscription
 from rclpy.waitable import NumberOfEntities
 from rclpy.utilities import timeout_sec_to_nsec
+
+
+#: the rclpy (package.xml version) whose private members LeanExecutor was checked against
+CHECKED_RCLPY = "7.1.5"
+
+
+def rclpy_version() -> str:
+    """The installed rclpy's version, from its package.xml (the same on a Jazzy install and the PyPI wheels)."""
+    import re
+
+    from ament_index_python.packages import get_package_share_directory
+    text = open(f"{get_package_share_directory('rclpy')}/package.xml").read()
+    return re.search(r"<version>([^<]+)</version>", text).group(1)
 
 
 def _plain(callback) -> bool:

@@ -146,3 +146,27 @@ def test_a_failing_service_answers_the_caller(ctx):
     assert future.result().success is False and "KeyError" in future.result().message
     future = client.call_async(Trigger.Request())         # and it still serves
     assert _spin_until(executor, future.done) and future.result().success is False
+
+
+def test_lean_executor_was_checked_against_this_rclpy():
+    """LeanExecutor uses rclpy's private members; it holds for the rclpy it was checked against. Another
+    rclpy fails here until someone checks those members (executor.py's docstring names them) and updates
+    CHECKED_RCLPY."""
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.impl.implementation_singleton import rclpy_implementation
+    from rclpy.subscription import Subscription
+
+    from meld_ros.runtime.executor import CHECKED_RCLPY, rclpy_version
+
+    assert rclpy_version() == CHECKED_RCLPY, (f"rclpy {rclpy_version()} is installed; LeanExecutor was checked "
+                                              f"against {CHECKED_RCLPY}")
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        base = SingleThreadedExecutor(context=context)
+        for name in ("_tasks", "_tasks_lock", "_guard", "_sigint_gc", "_context", "_is_shutdown"):
+            assert hasattr(base, name), name
+        base.shutdown()
+    finally:
+        rclpy.shutdown(context=context)
+    assert hasattr(rclpy_implementation, "WaitSet") and hasattr(Subscription, "CallbackType")
