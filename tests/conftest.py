@@ -12,9 +12,13 @@ A module (or test) says ``graph`` or ``e2e`` with ``pytestmark``; every other
 test is ``unit``.
 """
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # tests/support: emulators of real devices
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 torch.set_num_threads(1)
