@@ -19,7 +19,6 @@ from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.srv import SetTask
 
 
-
 DRIVER_WAIT_S = 20.0
 
 
