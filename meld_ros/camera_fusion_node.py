@@ -1,6 +1,7 @@
 """Camera fusion node: N camera topics -> one observation image (64 x 64N).
 
-Frames are matched in time within ``slop_s`` (``meld_ros.rosfree.fusion.CameraAligner``),
+Two sampling policies (``sampling``). ``match_stamps`` (the simulator):
+frames are matched in time within ``slop_s`` (``meld_ros.rosfree.fusion.CameraAligner``),
 each resized to ``image_size`` square and put side by side in the order of
 ``camera_topics``; the observation carries the first camera's stamp. A frame
 re-sent with the stamp of the last observation (the bridge's lockstep
@@ -11,14 +12,23 @@ on /diagnostics and no observation is published, never a half-stale one. A
 frame older than the last one used is dropped and logged; a camera whose
 clock jumped back (``clock_jump_frames`` older frames in a row) is followed,
 with a log line saying how far it jumped (``meld_ros.rosfree.stamp_order``).
+``newest`` (real webcams, unsynchronised, their stamps off by up to a second
+after a restart): a steady timer every ``tick_period_s`` takes the newest
+frame of each camera received within ``max_age_s``
+(``meld_ros.rosfree.fusion.CameraSampler``) and publishes the observation
+stamped with the tick; a camera too old means no observation at that tick
+and a diagnostic.
 """
 from __future__ import annotations
 
+import time
+
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.clock import Clock as RosClock, ClockType
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from meld_ros.rosfree.fusion import CameraAligner, fuse
+from meld_ros.rosfree.fusion import CameraAligner, CameraSampler, fuse
 from meld_ros.rosfree.images import ImageError, array_to_image, image_to_array
 from meld_ros.runtime.node_params import FusionParams, declare
 from meld_ros.runtime.node_runtime import RECORDED, RELIABLE, entry_point, ns_of, stamp_of
@@ -35,6 +45,7 @@ class CameraFusionNode(Node):
             raise ValueError("camera_fusion needs at least one camera topic")
         self.aligner = CameraAligner(len(self.p.camera_topics), self.p.slop_s, self.p.max_age_s,
                                      resync_after=self.p.clock_jump_frames)
+        self.sampler = CameraSampler(len(self.p.camera_topics), self.p.max_age_s)
         self.pub = self.topics.publisher(self, Image, self.p.observation_topic, RECORDED)
         self.diag_pub = self.topics.publisher(self, DiagnosticArray, "/diagnostics", 10)
         self.dropped = [0] * len(self.p.camera_topics)
@@ -43,6 +54,8 @@ class CameraFusionNode(Node):
         for k, topic in enumerate(self.p.camera_topics):
             self.topics.subscribe(self, Image, topic, lambda msg, k=k: self._on_image(k, msg), RELIABLE)
         self.create_timer(self.p.diagnostics_period_s, self._diagnostics)
+        if self.p.sampling == "newest":
+            self.create_timer(self.p.tick_period_s, self._on_tick, clock=RosClock(clock_type=ClockType.STEADY_TIME))
 
     def _on_image(self, k: int, msg: Image) -> None:
         try:
@@ -52,6 +65,9 @@ class CameraFusionNode(Node):
             self.get_logger().warning(f"{self.p.camera_topics[k]}: image dropped: {exc}", throttle_duration_sec=2.0)
             return
         ns = ns_of(msg.header.stamp)
+        if self.p.sampling == "newest":
+            self.sampler.add(k, ns, image, time.monotonic_ns())
+            return
         again = self._last.repeat_for(ns) if k == 0 else None
         if again is not None:
             self.pub.publish(again)               # a re-sent frame (lockstep): pass the same observation on
@@ -66,6 +82,14 @@ class CameraFusionNode(Node):
         self.pub.publish(out)
         self.published += 1
 
+    def _on_tick(self) -> None:
+        frames = self.sampler.sample(time.monotonic_ns())
+        if frames is None:
+            return                                 # a camera missing or too old: diagnostics say which
+        fused = fuse([f.image for f in frames], self.p.image_size)
+        self.pub.publish(array_to_image(fused, self.get_clock().now().to_msg(), frame_id="meld_observation"))
+        self.published += 1
+
     def _report_order(self, k: int, ns: int) -> None:
         order, topic = self.aligner.order[k], self.p.camera_topics[k]
         if order.verdict is Verdict.STALE:
@@ -78,7 +102,8 @@ class CameraFusionNode(Node):
                                       f"{ns / 1e9:.3f} s")
 
     def _diagnostics(self) -> None:
-        stale = set(self.aligner.stale_cameras(self.get_clock().now().nanoseconds))
+        stale = set(self.sampler.stale_cameras(time.monotonic_ns()) if self.p.sampling == "newest"
+                    else self.aligner.stale_cameras(self.get_clock().now().nanoseconds))
         arr = DiagnosticArray()
         arr.header.stamp = self.get_clock().now().to_msg()
         for k, topic in enumerate(self.p.camera_topics):

@@ -10,6 +10,14 @@ future) is followed after ``resync_after`` earlier frames in a row, its queue
 of not-yet-used frames dropped. ``stale_cameras`` names the cameras whose newest frame is
 older than ``max_age`` (or that never sent one): the node reports them in
 diagnostics and publishes nothing.
+
+``CameraSampler`` is the policy for real webcams, which are not synchronised
+and whose stamps can be off by hundreds of milliseconds after a restart: at
+each control tick it takes the newest frame of each camera, provided every
+one arrived within ``max_age`` of the tick (by the time it was *received*, on
+this computer's steady clock, so that a camera's own clock offset does not
+matter); otherwise there is no observation at that tick and the cameras too
+old are named (``stale_cameras``), for diagnostics.
 """
 from __future__ import annotations
 
@@ -72,6 +80,37 @@ class CameraAligner:
             if newest < 0 or now_ns - newest > self.max_age_ns:
                 out.append(k)
         return out
+
+
+@dataclass(frozen=True)
+class Received:
+    stamp_ns: int                 #: the camera's own stamp
+    received_ns: int              #: when it arrived (steady clock)
+    image: np.ndarray
+
+
+class CameraSampler:
+    def __init__(self, n_cameras: int, max_age_s: float):
+        if n_cameras < 1:
+            raise ValueError(f"need at least one camera, got {n_cameras}")
+        if not max_age_s > 0:
+            raise ValueError(f"max_age must be > 0 (seconds), got {max_age_s}")
+        self.n, self.max_age_ns = n_cameras, int(max_age_s * 1e9)
+        self._newest: list[Received | None] = [None] * n_cameras
+
+    def add(self, camera: int, stamp_ns: int, image: np.ndarray, received_ns: int) -> None:
+        """A frame of ``camera`` as it arrives; it replaces that camera's older one."""
+        if not 0 <= camera < self.n:
+            raise ValueError(f"camera index {camera} out of range 0..{self.n - 1}")
+        self._newest[camera] = Received(int(stamp_ns), int(received_ns), image)
+
+    def sample(self, now_ns: int) -> list[Received] | None:
+        """The newest frame of every camera at the tick ``now_ns``, or None if any is missing or too old."""
+        return None if self.stale_cameras(now_ns) else list(self._newest)
+
+    def stale_cameras(self, now_ns: int) -> list[int]:
+        """Cameras with no frame received within ``max_age`` before ``now_ns``."""
+        return [k for k, f in enumerate(self._newest) if f is None or now_ns - f.received_ns > self.max_age_ns]
 
 
 def fuse(images: list[np.ndarray], size: int = 64) -> np.ndarray:

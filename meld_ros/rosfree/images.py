@@ -1,9 +1,12 @@
 """sensor_msgs/Image <-> numpy, with the checks a camera topic needs.
 
-The conversion is plain numpy, on every install: cv_bridge is in no package
-registry this project can use, and for these encodings a copy with a
-channel reorder is all it would do. Accepted encodings: rgb8, bgr8 (converted
-to RGB) and mono8 (repeated to 3 channels).
+The conversion is plain numpy (and OpenCV for YUV), on every install:
+cv_bridge is in no package registry this project can use, and for these
+encodings a copy with a channel reorder or one colour conversion is all it
+would do. Accepted encodings: rgb8, bgr8 (converted to RGB), mono8 (repeated
+to 3 channels), and the webcams' 4:2:2 YUV: yuv422_yuy2 (YUYV, usb_cam's
+default ``yuyv``) and yuv422 (UYVY), converted to RGB with BT.601 (an even
+width is required: two pixels share one U and one V).
 A message whose buffer does not match its header (height, width, step,
 encoding) raises ImageError naming the mismatch: a node logs it and drops the
 message, it never reshapes a half image.
@@ -12,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+#: bytes per pixel of each accepted encoding
+CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1, "yuv422_yuy2": 2, "yuv422": 2}
 
 
 class ImageError(ValueError):
@@ -27,6 +31,8 @@ def image_to_array(msg) -> np.ndarray:
     h, w, c = int(msg.height), int(msg.width), CHANNELS[enc]
     if h <= 0 or w <= 0:
         raise ImageError(f"empty image {h}x{w}")
+    if c == 2 and w % 2:
+        raise ImageError(f"{enc} needs an even width (two pixels share U and V), got {w}")
     if msg.step < w * c:
         raise ImageError(f"step {msg.step} is shorter than a row ({w} x {c} bytes)")
     data = np.frombuffer(bytes(msg.data), dtype=np.uint8)
@@ -37,6 +43,10 @@ def image_to_array(msg) -> np.ndarray:
         return np.repeat(rows, 3, axis=2)
     if enc == "bgr8":
         return np.ascontiguousarray(rows[:, :, ::-1])
+    if c == 2:
+        import cv2
+        code = cv2.COLOR_YUV2RGB_YUY2 if enc == "yuv422_yuy2" else cv2.COLOR_YUV2RGB_UYVY
+        return cv2.cvtColor(np.ascontiguousarray(rows), code)
     return rows.copy()
 
 

@@ -63,10 +63,16 @@ class FusionParams:
     max_age_s: float
     diagnostics_period_s: float
     clock_jump_frames: int
+    sampling: str
+    tick_period_s: float
 
     def __post_init__(self):
         if self.clock_jump_frames < 1:
             raise ConfigError(f"camera_fusion.clock_jump_frames must be >= 1, got {self.clock_jump_frames}")
+        if self.sampling not in ("match_stamps", "newest"):
+            raise ConfigError(f"camera_fusion.sampling must be match_stamps or newest, got {self.sampling!r}")
+        if not self.tick_period_s > 0:
+            raise ConfigError(f"camera_fusion.tick_period_s must be > 0, got {self.tick_period_s}")
 
 
 @dataclass(frozen=True)

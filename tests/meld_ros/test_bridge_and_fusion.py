@@ -1,4 +1,6 @@
 """MuJoCo bridge and camera fusion as real processes: lockstep stepping, fused observations, bad input."""
+import time
+
 import numpy as np
 import pytest
 from rosgraph_msgs.msg import Clock
@@ -113,3 +115,53 @@ def test_realtime_bridge_drops_bad_commands_and_holds_zero(start_node, ros_node)
     assert states[-1].position[0] > still[0] + 0.01
     code, out = bridge.stop()
     assert code == 0 and "command dropped" in out
+
+
+def test_fusion_samples_unsynchronised_webcams_at_its_tick(start_node, ros_node):
+    """sampling:=newest (real webcams): two cameras at different rates, one in yuv422_yuy2 (usb_cam's
+    default) with its stamps 0.9 s behind; an observation at every tick from the newest frames; a camera
+    that stops means no observation (and a stale diagnostic); when it comes back, observations resume."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    fusion = start_node("camera_fusion_node", {"camera_topics": "['/web/a', '/web/b']", "sampling": "newest",
+                                               "tick_period_s": 0.05, "max_age_s": 0.3,
+                                               "diagnostics_period_s": 0.2})
+    obs, diags = [], []
+    ros_node.create_subscription(Image, "/meld/observation", obs.append, RELIABLE)
+    ros_node.create_subscription(DiagnosticArray, "/diagnostics", diags.append, 10)
+    cam_a = ros_node.create_publisher(Image, "/web/a", RELIABLE)
+    cam_b = ros_node.create_publisher(Image, "/web/b", RELIABLE)
+    assert ros_node.spin_until(lambda: ros_node.count_subscribers("/web/a") and ros_node.count_subscribers("/web/b"))
+    red = array_to_image(np.tile(np.array([200, 30, 30], np.uint8), (48, 64, 1)))
+    yuyv = Image(height=48, width=64, encoding="yuv422_yuy2", step=128,
+                 data=bytes([128, 128, 128, 128]) * (48 * 32))                  # mid grey
+    clock = ros_node.get_clock()
+
+    def stream(seconds, with_b=True):
+        end = time.monotonic() + seconds
+        k = 0
+        while time.monotonic() < end:
+            now = clock.now()
+            red.header.stamp = now.to_msg()
+            cam_a.publish(red)
+            if with_b and k % 2 == 0:                                        # camera b at half the rate,
+                yuyv.header.stamp.sec = max(0, now.to_msg().sec - 1)        # stamped about a second behind
+                cam_b.publish(yuyv)
+            k += 1
+            ros_node.spin_until(lambda: False, timeout=0.03)
+
+    stream(1.5)
+    assert len(obs) >= 10, fusion.stop()[1]
+    fused = image_to_array(obs[-1])
+    assert fused.shape == (64, 128, 3)
+    assert tuple(fused[10, 10]) == (200, 30, 30) and abs(int(fused[10, 100].mean()) - 130) < 10   # red | grey
+    n = len(obs)
+    stream(1.0, with_b=False)                                                   # camera b stops
+    assert len(obs) - n <= 8                                                    # ticks until it ages out
+    n = len(obs)
+    ros_node.spin_until(lambda: False, timeout=0.5)
+    assert len(obs) == n
+    assert any(s.level == DiagnosticStatus.STALE and s.hardware_id == "/web/b" for d in diags[-3:] for s in d.status)
+    stream(1.0)                                                                 # it comes back
+    assert len(obs) > n + 5
+    assert fusion.stop()[0] == 0

@@ -83,3 +83,27 @@ def test_two_cameras_both_restarted_with_an_earlier_clock():
     # each camera follows its jump on its second earlier frame; then they pair again
     assert [None if g is None else g[0].stamp_ns // MS for g in got] == [None, None, None, 20, None, 30]
     assert all(o.jumps == 1 for o in a.order)
+
+
+def test_sampler_takes_the_newest_frame_of_each_camera_by_arrival_time():
+    """Unsynchronised webcams: at each tick, the newest frame of each camera if all arrived within max_age
+    (measured on this computer's clock: a camera's own stamps may be hundreds of ms off)."""
+    from meld_ros.rosfree.fusion import CameraSampler
+
+    ms = 1_000_000
+    s = CameraSampler(2, max_age_s=0.2)
+    assert s.sample(0) is None and s.stale_cameras(0) == [0, 1]
+    s.add(0, stamp_ns=5_000 * ms, image="a1", received_ns=100 * ms)     # camera 0's clock is 5 s ahead
+    s.add(0, stamp_ns=5_033 * ms, image="a2", received_ns=133 * ms)
+    assert s.sample(140 * ms) is None and s.stale_cameras(140 * ms) == [1]
+    s.add(1, stamp_ns=90 * ms, image="b1", received_ns=138 * ms)
+    frames = s.sample(150 * ms)
+    assert [f.image for f in frames] == ["a2", "b1"] and frames[0].stamp_ns == 5_033 * ms
+    # camera 1 stops: its last frame ages out and the tick gives nothing, naming it
+    s.add(0, stamp_ns=5_300 * ms, image="a3", received_ns=400 * ms)
+    assert s.sample(400 * ms) is None and s.stale_cameras(400 * ms) == [1]
+    # camera 1 restarts with a stamp 0.9 s behind: arrival time is what counts
+    s.add(1, stamp_ns=-500 * ms, image="b2", received_ns=410 * ms)
+    assert [f.image for f in s.sample(420 * ms)] == ["a3", "b2"]
+    with pytest.raises(ValueError):
+        CameraSampler(2, max_age_s=0)

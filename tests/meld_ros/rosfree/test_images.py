@@ -34,3 +34,25 @@ def test_bgr_mono_and_row_padding():
 def test_malformed_images_rejected(fields, match):
     with pytest.raises(ImageError, match=match):
         image_to_array(Image(**fields))
+
+
+def _bt601(y, u, v):
+    """RGB of one YUV triple by the BT.601 formulas (the reference the conversion is checked against)."""
+    c, d, e = y - 16, u - 128, v - 128
+    return np.clip(np.round([1.164 * c + 1.596 * e, 1.164 * c - 0.392 * d - 0.813 * e, 1.164 * c + 2.017 * d]),
+                   0, 255)
+
+
+@pytest.mark.parametrize("encoding, order", [("yuv422_yuy2", "Y0 U Y1 V"), ("yuv422", "U Y0 V Y1")])
+def test_webcam_yuv422_is_converted_to_rgb(encoding, order):
+    """usb_cam's default yuyv (yuv422_yuy2) and UYVY (yuv422): two pixels share U and V."""
+    y0, y1, u, v = 180, 60, 90, 200
+    values = {"Y0": y0, "Y1": y1, "U": u, "V": v}
+    pair = bytes(values[k] for k in order.split())
+    msg = Image(height=2, width=4, encoding=encoding, step=8, data=pair * 4)
+    rgb = image_to_array(msg)
+    assert rgb.shape == (2, 4, 3) and rgb.dtype == np.uint8
+    np.testing.assert_allclose(rgb[0, 0], _bt601(y0, u, v), atol=3)
+    np.testing.assert_allclose(rgb[1, 1], _bt601(y1, u, v), atol=3)
+    with pytest.raises(ImageError, match="even width"):
+        image_to_array(Image(height=1, width=3, encoding=encoding, step=6, data=bytes(6)))
