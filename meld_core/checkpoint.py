@@ -70,14 +70,20 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"no checkpoint at {path}")
+    return read_checkpoint(path, str(path))
+
+
+def read_checkpoint(source, name: str) -> dict[str, Any]:
+    """A checkpoint from a path or a binary file object (bytes that came over the network), ``name`` for
+    messages: tensors and plain containers only (``torch.load(weights_only=True)``)."""
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged file
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a meld checkpoint "
+        raise CheckpointError(f"checkpoint {name} is corrupt or not a meld checkpoint "
                               f"({type(exc).__name__}: {str(exc)[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         version = payload.get("format_version") if isinstance(payload, dict) else None
-        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this meld reads {FORMAT_VERSION}")
+        raise CheckpointError(f"checkpoint {name} has format version {version!r}; this meld reads {FORMAT_VERSION}")
     return payload
 
 

@@ -10,11 +10,12 @@ announced before switching to it.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from meld_core.agent import MeldAgent
-from meld_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from meld_core.checkpoint import CheckpointError, load_checkpoint, read_checkpoint, save_checkpoint
 from meld_core.config import MeldConfig, config_from_dict
 from meld_core.latent_model import LatentModel, policy_input_dim
 from meld_core.sac import Actor
@@ -66,7 +67,16 @@ def load_weights(path: Path, sha256: str | None = None) -> AgentWeights:
     path = Path(path)
     if sha256 is not None and path.exists() and sha256_of(path) != sha256:
         raise CheckpointError(f"weights file {path} does not match the announced sha256")
-    payload = load_checkpoint(path)
+    return _weights(load_checkpoint(path), str(path))
+
+
+def weights_from_bytes(data: bytes, name: str = "weights") -> AgentWeights:
+    """The weights of a file's bytes (as they come over ROS in ``meld_ros/ModelUpdate``); CheckpointError
+    if they are damaged or not a meld weights file."""
+    return _weights(read_checkpoint(io.BytesIO(data), name), name)
+
+
+def _weights(payload: dict, path: str) -> AgentWeights:
     if payload.get("kind") != "weights":
         raise CheckpointError(f"{path} is not a meld weights file (kind {payload.get('kind')!r})")
     try:

@@ -10,9 +10,11 @@ stamp order, each once (a re-sent frame gets the same belief again). The latent 
 at a trial's start: the ``~/reset`` service (std_srvs/Trigger) makes the next
 frame the first of a trial.
 
-Weights: ``weights`` (a file from the learner) at start, then every
-``meld_ros/ModelUpdate``: the file is checked (sha256) and loaded, and the
-node switches to it at the next trial start, so one trial is never split
+Weights: ``weights`` (a file) at start, then every ``meld_ros/ModelUpdate``:
+the file's bytes come in chunks over ROS (the learner may be on another
+computer), are put together and checked (sha256, run id:
+``node_runtime.WeightsReceiver``) and loaded, and the node switches to them
+at the next trial start, so one trial is never split
 between two models. The agent for a new version is built (and, with
 ``onnxruntime``, its update exported to ONNX Runtime: ``meld_core.onnx_inference``)
 when the update arrives, while the learner trains and the loop is idle, so the
@@ -43,7 +45,6 @@ from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 
 from meld_core.agent import MeldAgent, select_reward
-from meld_core.checkpoint import CheckpointError
 from meld_core.onnx_inference import OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.rosfree.images import ImageError, array_to_image, image_to_array
@@ -52,7 +53,7 @@ from meld_ros.runtime.node_params import BeliefParams, declare
 from meld_ros.rosfree.belief_inputs import BeliefInputs, Ready, Skipped
 from meld_ros.rosfree.reward_check import reward_is_plausible
 from meld_ros.rosfree.stamp_order import LastAnswer, Verdict
-from meld_ros.runtime.node_runtime import (LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, serve,
+from meld_ros.runtime.node_runtime import (RECORDED, RELIABLE, WEIGHTS, WeightsReceiver, entry_point, ns_of, serve,
                                             stamp_of)
 from meld_ros.runtime.intra_process import DdsTopics
 
@@ -73,7 +74,8 @@ class BeliefNode(Node):
         self.topics.subscribe(self, Image, self.p.observation_topic, self._on_image, RELIABLE)
         self.topics.subscribe(self, Reward, self.p.reward_topic, self._on_reward, RELIABLE)
         self.topics.subscribe(self, Action, self.p.action_topic, self._on_action, RELIABLE)
-        self.topics.subscribe(self, ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
+        self.weights_in = WeightsReceiver(self, self.p.run_id)
+        self.topics.subscribe(self, ModelUpdate, self.p.model_update_topic, self._on_model_update, WEIGHTS)
         serve(self, Trigger, self.p.reset_service, self._on_reset)
         self.create_timer(0.1, self._try, clock=RosClock(clock_type=ClockType.STEADY_TIME))   # action_wait_s expiry
         self.inputs = BeliefInputs(self.p.clock_jump_frames, self.p.action_wait_s)
@@ -100,13 +102,10 @@ class BeliefNode(Node):
                                f"update in {agent.engine})")
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
-        if not for_this_run(self, self.p.run_id, msg):
+        weights = self.weights_in.receive(msg)
+        if weights is None:
             return
-        try:
-            version_agent = self._make_agent(load_weights(msg.path, sha256=msg.sha256 or None))
-        except CheckpointError as exc:
-            self.get_logger().error(f"model update {msg.version} refused: {exc}")
-            return
+        version_agent = self._make_agent(weights)
         if self.agent is None:
             self._adopt(*version_agent)
         else:

@@ -17,7 +17,8 @@ runs ``evaluation.meta_test`` through this node:
   lays the episodes out as ``run_trial`` does;
 - after every training phase: ``weights-<version>.pt`` in the run directory
   (written atomically; meta-testing writes its weights and results to a
-  directory of its own, ``meta_test_dir``, and leaves the run untouched) and a latched ``meld_ros/ModelUpdate``; the belief
+  directory of its own, ``meta_test_dir``, and leaves the run untouched) and its bytes in latched
+  ``meld_ros/ModelUpdate`` chunks (the control loop may run on another computer with no shared disk); the belief
   node switches at its next trial, the policy node keeps the previous
   version's actor for beliefs still in flight;
 - evaluation: trials on the held-out tasks through the same graph (the
@@ -56,7 +57,7 @@ from meld_core.weights import save_weights
 from meld_ros.rosfree.images import ImageError, image_to_array
 from meld_ros.msg import Action, ModelUpdate, Reward
 from meld_ros.runtime.node_params import LearnerParams, declare
-from meld_ros.runtime.node_runtime import LATCHED, RECORDED, ns_of, wait_for_publishers
+from meld_ros.runtime.node_runtime import RECORDED, WEIGHTS, model_update_messages, ns_of, wait_for_publishers
 from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.runtime.executor import LeanExecutor
 from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
@@ -122,7 +123,7 @@ class LearnerNode(Node):
         self._done = threading.Event()
         self._policy_mode: dict | None = None     # how the policy node was last set to act (_set_policy)
         self.spinner: threading.Thread | None = None      # the executor's thread (main() sets it)
-        self.update_pub = self.topics.publisher(self, ModelUpdate, self.p.model_update_topic, LATCHED)
+        self.update_pub = self.topics.publisher(self, ModelUpdate, self.p.model_update_topic, WEIGHTS)
         self.topics.subscribe(self, Image, self.p.observation_topic, self._on_image, RECORDED)
         self.topics.subscribe(self, Reward, self.p.reward_topic, self._on_reward, RECORDED)
         self.topics.subscribe(self, Action, self.p.action_topic, self._on_action, RECORDED)
@@ -266,10 +267,10 @@ class LearnerNode(Node):
         self.version += 1
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir.resolve() / f"weights-{self.version}.pt"
-        sha = save_weights(path, self.version, self.cfg, self.spec, self.agent)
-        msg = ModelUpdate(run_id=self.p.run_id, version=self.version, path=str(path), sha256=sha)
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self.update_pub.publish(msg)
+        save_weights(path, self.version, self.cfg, self.spec, self.agent)
+        for msg in model_update_messages(ModelUpdate, self.p.run_id, self.version, path.read_bytes(),
+                                         self.get_clock().now().to_msg()):
+            self.update_pub.publish(msg)        # the bytes travel: the control loop may be on another computer
         for old in sorted(self.out_dir.glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:
             old.unlink(missing_ok=True)
 

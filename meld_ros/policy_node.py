@@ -34,12 +34,12 @@ from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import Trigger
 
 from meld_core.agent import act_on, actor_input
-from meld_core.checkpoint import CheckpointError
 from meld_core.onnx_inference import OnnxActor, OnnxUnavailable
 from meld_core.weights import AgentWeights, load_weights
 from meld_ros.msg import Action, Belief, ModelUpdate
 from meld_ros.runtime.node_params import PolicyParams, declare
-from meld_ros.runtime.node_runtime import LATCHED, RECORDED, RELIABLE, entry_point, for_this_run, ns_of, serve
+from meld_ros.runtime.node_runtime import (RECORDED, RELIABLE, WEIGHTS, WeightsReceiver, entry_point, ns_of,
+                                            serve)
 from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.rosfree.stamp_order import LastAnswer
 from meld_ros.rosfree.safety import CommandError, EStop, Watchdog, check_limits, clamp_command
@@ -63,7 +63,8 @@ class PolicyNode(Node):
         self.cmd_pub = self.topics.publisher(self, Float64MultiArray, self.p.command_topic, RELIABLE)
         self.action_pub = self.topics.publisher(self, Action, self.p.action_topic, RECORDED)
         self.topics.subscribe(self, Belief, self.p.belief_topic, self._on_belief, RELIABLE)
-        self.topics.subscribe(self, ModelUpdate, self.p.model_update_topic, self._on_model_update, LATCHED)
+        self.weights_in = WeightsReceiver(self, self.p.run_id)
+        self.topics.subscribe(self, ModelUpdate, self.p.model_update_topic, self._on_model_update, WEIGHTS)
         self.topics.subscribe(self, Bool, self.p.estop_topic, self._on_estop, RELIABLE)
         serve(self, Trigger, self.p.estop_release_service, self._on_release)
         self.watchdog = Watchdog(self.p.watchdog_timeout_s)
@@ -107,11 +108,12 @@ class PolicyNode(Node):
         return SetParametersResult(successful=True)
 
     def _on_model_update(self, msg: ModelUpdate) -> None:
-        if not for_this_run(self, self.p.run_id, msg):
+        weights = self.weights_in.receive(msg)
+        if weights is None:
             return
         try:
-            self._adopt(load_weights(msg.path, sha256=msg.sha256 or None))
-        except (CheckpointError, ValueError) as exc:
+            self._adopt(weights)
+        except ValueError as exc:
             self.get_logger().error(f"model update {msg.version} refused: {exc}")
 
     def _zero(self) -> None:

@@ -25,6 +25,7 @@ process (``meld_ros/runtime/intra_process.py``); a node cannot tell which.
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import signal
 import sys
@@ -38,6 +39,7 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
+from meld_ros.rosfree.weights_transfer import WeightsAssembler, WeightsTransferError, split
 from meld_ros.runtime.callback_errors import CallbackErrors, answering
 from meld_ros.runtime.executor import LeanExecutor
 from meld_ros.runtime.intra_process import DdsTopics, LocalTopics
@@ -57,8 +59,12 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=
 RECORDED = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
 
 
-#: state that a late subscriber must still get (the current task, the latest weights)
+#: state that a late subscriber must still get (the current task)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+#: the latest weights, in chunks (``meld_ros/ModelUpdate``): latched deep enough that a late subscriber gets
+#: every chunk of the newest version (32 x 4 MiB: the paper-sized model is a fraction of that)
+WEIGHTS = QoSProfile(depth=32, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def stamp_of(ns: int):
@@ -105,6 +111,45 @@ def for_this_run(node, run_id: str, msg) -> bool:
         node.get_logger().warning(f"ignoring weights of another run ({msg.run_id or 'unnamed'!s}, version "
                                   f"{msg.version}); this node belongs to run {run_id}")
     return False
+
+
+def model_update_messages(msg_type, run_id: str, version: int, data: bytes, stamp=None) -> list:
+    """The ``meld_ros/ModelUpdate`` messages that carry a weights file's bytes, in order."""
+    sha = hashlib.sha256(data).hexdigest()
+    parts = split(data, msg_type.CHUNK_BYTES)
+    out = []
+    for k, part in enumerate(parts):
+        msg = msg_type(run_id=run_id, version=int(version), sha256=sha, size=len(data), chunk=k,
+                       chunks=len(parts), data=part)
+        if stamp is not None:
+            msg.header.stamp = stamp
+        out.append(msg)
+    return out
+
+
+class WeightsReceiver:
+    """What the belief and policy nodes do with ``meld_ros/ModelUpdate`` chunks: those of another run are
+    ignored (``for_this_run``), those of this run put together and checked
+    (``rosfree.weights_transfer.WeightsAssembler``); ``receive`` returns the weights once a version is
+    complete, and logs, rather than raises, what cannot be used."""
+
+    def __init__(self, node, run_id: str):
+        self.node, self.run_id = node, run_id
+        self.assembler = WeightsAssembler()
+
+    def receive(self, msg):
+        from meld_core.checkpoint import CheckpointError
+        from meld_core.weights import weights_from_bytes
+
+        if not for_this_run(self.node, self.run_id, msg):
+            return None
+        try:
+            data = self.assembler.add(msg.run_id, msg.version, msg.sha256, msg.size, msg.chunk, msg.chunks,
+                                      bytes(msg.data))
+            return None if data is None else weights_from_bytes(data, f"model update {msg.version}")
+        except (WeightsTransferError, CheckpointError) as exc:
+            self.node.get_logger().error(f"model update {msg.version} refused: {exc}")
+            return None
 
 
 def entry_point(node_class: Callable[..., "rclpy.node.Node"]) -> Callable[..., int]:

@@ -217,3 +217,42 @@ def test_progress_lines_for_a_log(tmp_path):
     lines = [line for line in out.stdout.splitlines() if line.startswith("[learner] progress: ")]
     assert lines and "pre-training" in lines[0] and "elapsed" in lines[0]
     assert any("held-out success" in line for line in lines)
+
+
+def test_learner_and_control_loop_share_no_files(tmp_path):
+    """The learner on one computer, the control loop on another: here, two working directories that share
+    no file. The weights travel inside meld_ros/ModelUpdate; the loop's nodes never see the learner's
+    paths, and a short meta-training still runs through the graph to its end."""
+    learner_dir, robot_dir = tmp_path / "workstation", tmp_path / "robot"
+    learner_dir.mkdir()
+    robot_dir.mkdir()
+    (tmp_path / "scratch").mkdir()              # the composed loop's parameter file (as meld launch writes it)
+    specs = build_graph("sim_meta_train", {"profile": "tiny", "run_dir": "runs/g", "compose": "true",
+                                           "overrides": "[train.iterations=1]"})
+    env = {**os.environ, "MUJOCO_GL": "egl", "ROS_DOMAIN_ID": str(110 + os.getpid() % 20)}
+    procs = {}
+    try:
+        for spec in specs:
+            here = learner_dir if spec.name == "learner" else robot_dir
+            procs[spec.name] = subprocess.Popen(node_command(spec, "", tmp_path / "scratch"), cwd=here, env=env,
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                                start_new_session=True)
+        out, _ = procs["learner"].communicate(timeout=400)
+        assert procs["learner"].returncode == 0, out[-3000:]
+        assert "meta-training done" in out
+    finally:
+        logs = {}
+        for name, p in procs.items():
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+            try:
+                logs[name] = p.communicate(timeout=30)[0]
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                logs[name] = p.communicate()[0]
+    shipped = sorted(int(p.stem.split("-")[1]) for p in (learner_dir / "runs" / "g").glob("weights-*.pt"))
+    assert shipped and (learner_dir / "runs" / "g" / "checkpoint.pt").exists()
+    loop = logs["control_loop"]
+    assert f"using weights version {shipped[-1]}" in loop, loop[-3000:]          # the newest, by message
+    assert str(learner_dir) not in loop
+    assert not [p for p in robot_dir.rglob("*") if p.is_file()]           # the loop wrote nothing, read no file

@@ -13,7 +13,7 @@ from meld_core.config import load_config
 from meld_core.meta_train import MetaTrainer
 from meld_core.weights import save_weights
 from meld_ros.msg import ModelUpdate
-from meld_ros.runtime.node_runtime import LATCHED
+from meld_ros.runtime.node_runtime import WEIGHTS, model_update_messages
 
 pytestmark = pytest.mark.graph
 
@@ -73,13 +73,16 @@ def test_a_domain_or_run_directory_in_use_is_refused(tmp_path):
 def test_weights_of_another_run_are_ignored(tmp_path, start_node, ros_node):
     trainer = MetaTrainer(load_config("tiny"), tmp_path / "t", resume=False)
     ours, theirs = tmp_path / "ours.pt", tmp_path / "theirs.pt"
-    sha_ours, sha_theirs = save_weights(ours, 1, trainer.cfg, trainer.spec, trainer.algo.agent), save_weights(theirs, 7, trainer.cfg, trainer.spec, trainer.algo.agent)
+    save_weights(ours, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
+    save_weights(theirs, 7, trainer.cfg, trainer.spec, trainer.algo.agent)
     nodes = [start_node("belief_node", {"run_id": "run-a"}), start_node("policy_node", {"run_id": "run-a"})]
-    pub = ros_node.create_publisher(ModelUpdate, "/meld/model_update", LATCHED)
+    pub = ros_node.create_publisher(ModelUpdate, "/meld/model_update", WEIGHTS)
     assert ros_node.spin_until(lambda: pub.get_subscription_count() >= 2, 30)
-    pub.publish(ModelUpdate(run_id="run-b", version=7, path=str(theirs), sha256=sha_theirs))
+    for msg in model_update_messages(ModelUpdate, "run-b", 7, theirs.read_bytes()):
+        pub.publish(msg)
     ros_node.spin_until(lambda: False, 2.0)
-    pub.publish(ModelUpdate(run_id="run-a", version=1, path=str(ours), sha256=sha_ours))
+    for msg in model_update_messages(ModelUpdate, "run-a", 1, ours.read_bytes()):
+        pub.publish(msg)
     ros_node.spin_until(lambda: False, 3.0)
     belief_out, policy_out = (n.stop()[1] for n in nodes)
     assert "ignoring weights of another run (run-b, version 7)" in belief_out, belief_out
