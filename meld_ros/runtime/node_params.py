@@ -76,6 +76,24 @@ class FusionParams:
 
 
 @dataclass(frozen=True)
+class CameraParams:
+    video_device: str
+    framerate: float
+    image_width: int
+    image_height: int
+    pixel_format: str
+    frame_id: str
+    reopen_s: float
+    loop: bool
+
+    def __post_init__(self):
+        if not self.framerate > 0 or self.image_width < 1 or self.image_height < 1 or not self.reopen_s > 0:
+            raise ConfigError("opencv_camera: framerate, image_width, image_height and reopen_s must be > 0")
+        if self.pixel_format not in ("mjpeg2rgb", "yuyv2rgb"):
+            raise ConfigError(f"opencv_camera.pixel_format must be mjpeg2rgb or yuyv2rgb, got {self.pixel_format!r}")
+
+
+@dataclass(frozen=True)
 class RewardParams:
     source: str
     ground_truth_topic: str
@@ -230,5 +248,5 @@ def declare(node, cls, section: str | None = None, dynamic: tuple[str, ...] = ()
     return typed
 
 
-__all__ = ["BeliefParams", "BridgeParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",
+__all__ = ["BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",
            "RewardParams", "declare", "defaults"]
