@@ -76,6 +76,34 @@ class FusionParams:
 
 
 @dataclass(frozen=True)
+class ArmAdapterParams:
+    driver: str
+    command_topic: str
+    driver_topic: str
+    joint_states_topic: str
+    estop_topic: str
+    homing_topic: str
+    period_s: float
+    command_timeout_s: float
+    joint_state_timeout_s: float
+    home_pose: tuple[float, ...]
+    home_gain: float
+    home_speed: float
+    home_tolerance: float
+    home_timeout_s: float
+
+    def __post_init__(self):
+        if self.driver != "ros2_control":
+            raise ConfigError(f"arm_adapter.driver must be ros2_control (xs_sdk comes next), got {self.driver!r}")
+        for name in ("period_s", "command_timeout_s", "joint_state_timeout_s", "home_gain", "home_speed",
+                     "home_tolerance", "home_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"arm_adapter.{name} must be > 0, got {getattr(self, name)}")
+        if len(self.home_pose) != 5:
+            raise ConfigError(f"arm_adapter.home_pose needs 5 joint angles (rad), got {list(self.home_pose)}")
+
+
+@dataclass(frozen=True)
 class CameraParams:
     video_device: str
     framerate: float
@@ -248,5 +276,5 @@ def declare(node, cls, section: str | None = None, dynamic: tuple[str, ...] = ()
     return typed
 
 
-__all__ = ["BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",
+__all__ = ["ArmAdapterParams", "BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",
            "RewardParams", "declare", "defaults"]

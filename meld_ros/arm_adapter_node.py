@@ -1,0 +1,153 @@
+"""Arm adapter node: the policy's joint-velocity commands -> the arm driver, within the joint limits.
+
+The arm drivers check nothing (Interbotix's ``xs_sdk`` writes group commands
+straight to the motors with no time-out; a ros2_control forward controller
+likewise), so this node stands between the policy and the driver:
+
+- every command from ``command_topic`` (``std_msgs/Float64MultiArray``, rad/s,
+  one per joint) is checked against the joint limits at the latest joint
+  state (``meld_ros.hardware.arm_limits.safe_velocities``: finite, one per
+  joint, clamped to the velocity limit, zero towards a position limit, zero
+  without a joint state newer than ``joint_state_timeout_s``);
+- a steady timer every ``period_s`` sends the driver the newest checked
+  command, or zero when it is older than ``command_timeout_s`` (a silent
+  policy), while the e-stop (``estop_topic``) is engaged, or while a bad
+  command was the last one received;
+- ``~/home`` (std_srvs/Trigger) starts driving the arm to ``home_pose`` with
+  the bounded homing controller, policy commands ignored meanwhile;
+  ``homing_topic`` (latched ``std_msgs/String``) says ``homing``, then
+  ``at_home`` or ``failed`` (after ``home_timeout_s``). (The service answers at
+  once: a service that waited for the timer would starve it on rclpy's
+  single-threaded executors.)
+- on shutdown the driver's last command is zero.
+
+Driver route ``ros2_control``: ``std_msgs/Float64MultiArray`` on
+``driver_topic`` (a forward_command_controller on the velocity interface),
+joint states on ``joint_states_topic``. The ``xs_sdk`` route is the next step
+(``interbotix_xs_msgs/JointGroupCommand`` on ``/<robot>/commands/joint_group``).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rclpy.clock import Clock as RosClock, ClockType
+from rclpy.duration import Duration
+from rclpy.node import Node
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Bool, Float64MultiArray, String
+from std_srvs.srv import Trigger
+
+from meld_ros.hardware.arm_limits import WX250, at_home, homing_velocities, safe_velocities
+from meld_ros.rosfree.safety import CommandError, EStop
+from meld_ros.runtime.intra_process import DdsTopics
+from meld_ros.runtime.node_params import ArmAdapterParams, declare
+from meld_ros.runtime.node_runtime import LATCHED, RELIABLE, entry_point, serve
+
+SHUTDOWN_ACK_S = 1.0
+
+
+class ArmAdapterNode(Node):
+    def __init__(self, topics=None):
+        super().__init__("arm_adapter")
+        self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
+        self.p: ArmAdapterParams = declare(self, ArmAdapterParams)
+        self.limits = WX250
+        self.driver_pub = self.topics.publisher(self, Float64MultiArray, self.p.driver_topic, RELIABLE)
+        self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
+        self.topics.subscribe(self, JointState, self.p.joint_states_topic, self._on_joint_state, RELIABLE)
+        self.topics.subscribe(self, Bool, self.p.estop_topic, self._on_estop, RELIABLE)
+        self.homing_pub = self.topics.publisher(self, String, self.p.homing_topic, LATCHED)
+        serve(self, Trigger, "~/home", self._on_home)
+        self.estop = EStop()
+        self._command: tuple[int, np.ndarray] | None = None       # (steady ns, checked command)
+        self._positions: tuple[int, np.ndarray] | None = None     # (steady ns, joint positions in limits' order)
+        self._homing = False
+        self._home_deadline = 0.0
+        self.sent = 0
+        self.refused = 0
+        self.create_timer(self.p.period_s, self._on_tick, clock=RosClock(clock_type=ClockType.STEADY_TIME))
+
+    # ---- inputs ---------------------------------------------------------------------
+    def _on_joint_state(self, msg: JointState) -> None:
+        index = {n: i for i, n in enumerate(msg.name)}
+        if not all(n in index for n in self.limits.names) or len(msg.position) != len(msg.name):
+            return
+        self._positions = (time.monotonic_ns(), np.array([msg.position[index[n]] for n in self.limits.names]))
+
+    def _fresh_positions(self) -> np.ndarray | None:
+        if self._positions is None:
+            return None
+        stamp, q = self._positions
+        return q if time.monotonic_ns() - stamp <= self.p.joint_state_timeout_s * 1e9 else None
+
+    def _on_command(self, msg: Float64MultiArray) -> None:
+        try:
+            safe_velocities(list(msg.data), np.zeros(len(self.limits.names)), self.limits)   # shape and values
+        except CommandError as exc:
+            self.refused += 1
+            self._command = None                      # the arm stops: a bad command is not replaced by an old one
+            self.get_logger().warning(f"command refused, the arm gets zero: {exc}", throttle_duration_sec=2.0)
+            return
+        self._command = (time.monotonic_ns(), np.asarray(msg.data, dtype=np.float64))
+
+    def _on_estop(self, msg: Bool) -> None:
+        if msg.data and not self.estop.engaged:
+            self.estop.trigger()
+            self._send(np.zeros(len(self.limits.names)))
+            self.get_logger().error("E-STOP: the arm gets zero until the e-stop is released")
+        elif not msg.data:
+            self.estop.release()
+
+    # ---- output ---------------------------------------------------------------------
+    def _target(self) -> np.ndarray:
+        zero = np.zeros(len(self.limits.names))
+        q = self._fresh_positions()
+        if self.estop.engaged or q is None:
+            return zero
+        if self._homing:
+            return homing_velocities(q, self.p.home_pose, self.limits, self.p.home_gain, self.p.home_speed)
+        if self._command is None or time.monotonic_ns() - self._command[0] > self.p.command_timeout_s * 1e9:
+            return zero
+        return safe_velocities(self._command[1], q, self.limits)
+
+    def _send(self, velocities: np.ndarray) -> None:
+        self.driver_pub.publish(Float64MultiArray(data=[float(v) for v in velocities]))
+        self.sent += 1
+
+    def _on_tick(self) -> None:
+        if self._homing:
+            self._check_homing()
+        self._send(self._target())
+
+    def _on_home(self, request, response):
+        """Start driving to the home pose; ``homing_topic`` says when it is there (or that it failed)."""
+        self._command = None
+        self._home_deadline = time.monotonic() + self.p.home_timeout_s
+        self._homing = True
+        self.homing_pub.publish(String(data="homing"))
+        response.success, response.message = True, "homing: see " + self.p.homing_topic
+        return response
+
+    def _check_homing(self) -> None:
+        q = self._fresh_positions()
+        if q is not None and at_home(q, self.p.home_pose, self.p.home_tolerance):
+            self._homing = False
+            self.homing_pub.publish(String(data="at_home"))
+        elif time.monotonic() > self._home_deadline:
+            self._homing = False
+            self.homing_pub.publish(String(data="failed"))
+            self.get_logger().error(f"homing failed: not at home after {self.p.home_timeout_s:g} s")
+
+    def on_shutdown(self) -> None:
+        """The driver's last command is zero, acknowledged before the node goes."""
+        self._send(np.zeros(len(self.limits.names)))
+        self.driver_pub.wait_for_all_acked(Duration(seconds=SHUTDOWN_ACK_S))
+
+
+NODE = ArmAdapterNode
+main = entry_point(NODE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
