@@ -17,8 +17,8 @@ likewise), so this node stands between the policy and the driver:
   the bounded homing controller, policy commands ignored meanwhile;
   ``homing_topic`` (latched ``std_msgs/String``) says ``homing``, then
   ``at_home`` or ``failed`` (after ``home_timeout_s``). (The service answers at
-  once: a service that waited for the timer would starve it on rclpy's
-  single-threaded executors.)
+  once: one that awaited the end of homing would hold the node's mutually
+  exclusive callback group, and the timer that drives homing could not run.)
 - on shutdown the driver's last command is zero.
 
 Driver route ``ros2_control``: ``std_msgs/Float64MultiArray`` on
