@@ -188,10 +188,25 @@ class ResetRigParams:
     task_topic: str
     set_task_service: str
     driver_set_task_service: str
+    task_env: str
+    dxl_port: str
+    dxl_baudrate: int
+    rotary_id: int
+    rail_id: int
+    gear_ratio: float
+    mm_per_turn: float
+    rail_center_mm: float
+    move_timeout_s: float
+    homing_speed: int
+    arm_home_service: str
+    arm_homing_topic: str
+    arm_home_timeout_s: float
 
     def __post_init__(self):
-        if self.driver != "sim":
-            raise ConfigError(f"reset_rig.driver must be sim (the hardware driver comes later), got {self.driver!r}")
+        if self.driver not in ("sim", "dynamixel"):
+            raise ConfigError(f"reset_rig.driver must be sim or dynamixel, got {self.driver!r}")
+        if not (self.gear_ratio > 0 and self.mm_per_turn > 0 and self.move_timeout_s > 0 and self.arm_home_timeout_s > 0):
+            raise ConfigError("reset_rig: gear_ratio, mm_per_turn, move_timeout_s and arm_home_timeout_s must be > 0")
 
 
 @dataclass(frozen=True)

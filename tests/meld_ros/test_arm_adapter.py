@@ -5,37 +5,13 @@ import time
 
 import numpy as np
 import pytest
-from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
+from support.emulated_arm import EmulatedArm
 
-from meld_ros.hardware.arm_limits import WX250
 from meld_ros.runtime.node_runtime import LATCHED, RELIABLE
 
 pytestmark = pytest.mark.graph
-
-NAMES = list(WX250.names)
-
-
-class EmulatedArm:
-    def __init__(self, ros_node, q0):
-        self.q = np.array(q0, float)
-        self.received = []
-        self.pub = ros_node.create_publisher(JointState, "/joint_states", RELIABLE)
-        ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", self._on_command, RELIABLE)
-        self.v, self.t = np.zeros(5), time.monotonic()
-        ros_node.create_timer(0.01, self._tick)
-
-    def _on_command(self, msg):
-        self.received.append((time.monotonic(), np.array(msg.data)))
-        self.v = np.array(msg.data)
-
-    def _tick(self):
-        now = time.monotonic()
-        self.q += self.v * (now - self.t)
-        self.t = now
-        self.pub.publish(JointState(name=NAMES, position=self.q.tolist()))
-
 
 def test_bounded_commands_zero_on_every_fault_and_homing(start_node, ros_node):
     adapter = start_node("arm_adapter_node", {"command_timeout_s": 0.2, "home_timeout_s": 10.0})
