@@ -70,4 +70,5 @@ def test_bounded_commands_zero_on_every_fault_and_homing(start_node, ros_node):
     assert max(np.abs(v).max() for v in since(t_home)) <= 0.5 + 1e-9
     # shutdown: the last command is zero
     code, out = adapter.stop()
+    ros_node.spin_until(lambda: False, timeout=0.5)            # take what it sent before it went
     assert code == 0 and not arm.received[-1][1].any()
