@@ -152,27 +152,25 @@ class DynamixelBus:
     def __init__(self, motors: list[EmulatedMotor]):
         import multiprocessing
 
-        self._motors = motors
-        self.master, slave = pty.openpty()
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        self._slave = slave
-        ctx = multiprocessing.get_context("fork")
+        # spawned, not forked: a fork of a test process running DDS threads may inherit a held lock
+        ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(self.master, {m.motor_id: m for m in motors}, child),
-                                    daemon=True)
+        self._process = ctx.Process(target=_serve, args=({m.motor_id: m for m in motors}, child), daemon=True)
+        self.port = ""
 
     def __enter__(self) -> "DynamixelBus":
         self._process.start()
+        if not self._conn.poll(30):
+            self._process.kill()
+            raise RuntimeError("the emulated Dynamixel bus did not start")
+        self.port = self._conn.recv()              # the pseudo-terminal the bus process opened
         return self
 
     def __exit__(self, *exc) -> None:
         self._conn.send(("stop", None))
-        self._process.join(timeout=2)
+        self._process.join(timeout=5)
         if self._process.is_alive():
             self._process.kill()
-        os.close(self.master)
-        os.close(self._slave)
 
     def silence(self, motor_id: int) -> None:
         """The motor stops answering (a loose cable)."""
@@ -185,8 +183,12 @@ class DynamixelBus:
         return self._conn.recv()
 
 
-def _serve(master: int, motors: dict, control) -> None:
-    """The bus's process: answer packets on ``master``, and the test's requests on ``control``."""
+def _serve(motors: dict, control) -> None:
+    """The bus's process: open a pseudo-terminal, tell the test its device path, then answer packets on it
+    and the test's requests on ``control``."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    control.send(os.ttyname(slave))
     buf = bytearray()
     now = time.monotonic()
     for m in motors.values():
@@ -196,6 +198,8 @@ def _serve(master: int, motors: dict, control) -> None:
         if control in ready:
             command, arg = control.recv()
             if command == "stop":
+                os.close(master)
+                os.close(slave)
                 return
             motor = motors[arg]
             motor.advance(time.monotonic())
