@@ -38,14 +38,6 @@ class TaskSpec:
         """Frames that begin an episode after the first, paired with the previous episode's last reward."""
         return tuple(e * self.episode_length for e in range(1, self.episodes_per_trial))
 
-    def task_count(self, task_set: str) -> int:
-        """Tasks in ``task_set`` ("train" | "held_out")."""
-        if task_set == "train":
-            return self.n_train_tasks
-        if task_set == "held_out":
-            return self.n_held_out_tasks
-        raise ValueError(f"unknown task set {task_set!r}; use 'train' or 'held_out'")
-
     def to_dict(self) -> dict:
         return {"env": self.env, "n_train_tasks": self.n_train_tasks, "n_held_out_tasks": self.n_held_out_tasks,
                 "episode_length": self.episode_length, "episodes_per_trial": self.episodes_per_trial,

@@ -267,9 +267,9 @@ class LearnerNode(Node):
         self.version += 1
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir.resolve() / f"weights-{self.version}.pt"
-        save_weights(path, self.version, self.cfg, self.spec, self.agent)
+        sha = save_weights(path, self.version, self.cfg, self.spec, self.agent)
         for msg in model_update_messages(ModelUpdate, self.p.run_id, self.version, path.read_bytes(),
-                                         self.get_clock().now().to_msg()):
+                                         self.get_clock().now().to_msg(), sha256=sha):
             self.update_pub.publish(msg)        # the bytes travel: the control loop may be on another computer
         for old in sorted(self.out_dir.glob("weights-*.pt"), key=lambda q: int(q.stem.split("-")[1]))[:-KEEP_WEIGHT_FILES]:
             old.unlink(missing_ok=True)

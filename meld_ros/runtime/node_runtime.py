@@ -113,9 +113,10 @@ def for_this_run(node, run_id: str, msg) -> bool:
     return False
 
 
-def model_update_messages(msg_type, run_id: str, version: int, data: bytes, stamp=None) -> list:
-    """The ``meld_ros/ModelUpdate`` messages that carry a weights file's bytes, in order."""
-    sha = hashlib.sha256(data).hexdigest()
+def model_update_messages(msg_type, run_id: str, version: int, data: bytes, stamp=None, sha256: str = "") -> list:
+    """The ``meld_ros/ModelUpdate`` messages that carry a weights file's bytes, in order; ``sha256``: the
+    bytes' checksum when the caller has it already (``save_weights`` returns it), else computed here."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
     parts = split(data, msg_type.CHUNK_BYTES)
     out = []
     for k, part in enumerate(parts):
