@@ -21,10 +21,19 @@ likewise), so this node stands between the policy and the driver:
   exclusive callback group, and the timer that drives homing could not run.)
 - on shutdown the driver's last command is zero.
 
-Driver route ``ros2_control``: ``std_msgs/Float64MultiArray`` on
-``driver_topic`` (a forward_command_controller on the velocity interface),
-joint states on ``joint_states_topic``. The ``xs_sdk`` route is the next step
-(``interbotix_xs_msgs/JointGroupCommand`` on ``/<robot>/commands/joint_group``).
+Driver routes (``driver``; topics left "" take the route's own):
+
+- ``ros2_control``: ``std_msgs/Float64MultiArray`` on ``driver_topic``
+  (``/arm_controller/commands``: a forward_command_controller on the
+  velocity interface), joint states on ``/joint_states``;
+- ``xs_sdk`` (Interbotix): ``interbotix_xs_msgs/JointGroupCommand`` (group
+  ``arm_group``) on ``/<robot_name>/commands/joint_group``, joint states on
+  ``/<robot_name>/joint_states``; at start the arm group is put in velocity
+  mode (``/<robot_name>/set_operating_modes``), and after homing the gripper
+  is told to keep its grip (``JointSingleCommand`` ``gripper``, pwm
+  ``-gripper_pwm``: negative closes) and checked: a finger
+  (``gripper_joint``) closed to within 2 mm of ``gripper_closed_m`` holds
+  nothing (the plug was dropped): homing fails.
 """
 from __future__ import annotations
 
@@ -38,7 +47,8 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
 
-from meld_ros.hardware.arm_limits import WX250, at_home, homing_velocities, safe_velocities
+from meld_core.config import ConfigError
+from meld_ros.hardware.arm_limits import WX250, at_home, homing_velocities, positions_in_order, safe_velocities
 from meld_ros.rosfree.safety import CommandError, EStop
 from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.runtime.node_params import ArmAdapterParams, declare
@@ -53,9 +63,17 @@ class ArmAdapterNode(Node):
         self.topics = topics or DdsTopics()      # its publishers and subscriptions: given, composed or not
         self.p: ArmAdapterParams = declare(self, ArmAdapterParams)
         self.limits = WX250
-        self.driver_pub = self.topics.publisher(self, Float64MultiArray, self.p.driver_topic, RELIABLE)
+        self._gripper: tuple[int, float] | None = None             # (steady ns, finger position), xs_sdk
+        if self.p.driver == "xs_sdk":
+            self._open_xs_sdk()
+        else:
+            self.driver_pub = self.topics.publisher(self, Float64MultiArray, self.p.driver_topic or
+                                                    "/arm_controller/commands", RELIABLE)
+            self._command_message = lambda v: Float64MultiArray(data=[float(x) for x in v])
+        joint_states = self.p.joint_states_topic or ("/joint_states" if self.p.driver == "ros2_control"
+                                                     else f"/{self.p.robot_name}/joint_states")
         self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
-        self.topics.subscribe(self, JointState, self.p.joint_states_topic, self._on_joint_state, RELIABLE)
+        self.topics.subscribe(self, JointState, joint_states, self._on_joint_state, RELIABLE)
         self.topics.subscribe(self, Bool, self.p.estop_topic, self._on_estop, RELIABLE)
         self.homing_pub = self.topics.publisher(self, String, self.p.homing_topic, LATCHED)
         serve(self, Trigger, "~/home", self._on_home)
@@ -68,12 +86,39 @@ class ArmAdapterNode(Node):
         self.refused = 0
         self.create_timer(self.p.period_s, self._on_tick, clock=RosClock(clock_type=ClockType.STEADY_TIME))
 
+    def _open_xs_sdk(self) -> None:
+        try:
+            from interbotix_xs_msgs.msg import JointGroupCommand, JointSingleCommand
+            from interbotix_xs_msgs.srv import OperatingModes
+        except ImportError:
+            raise ConfigError("arm_adapter.driver xs_sdk needs the interbotix_xs_msgs package: source the workspace "
+                              "with Interbotix's packages (or meld's install, which builds a stand-in)") from None
+        robot, group = self.p.robot_name, self.p.arm_group
+        topic = self.p.driver_topic or f"/{robot}/commands/joint_group"
+        self.driver_pub = self.topics.publisher(self, JointGroupCommand, topic, RELIABLE)
+        self.gripper_pub = self.topics.publisher(self, JointSingleCommand, f"/{robot}/commands/joint_single", RELIABLE)
+        self._command_message = lambda v: JointGroupCommand(name=group, cmd=float32_within(v).tolist())
+        self._grip = lambda: self.gripper_pub.publish(JointSingleCommand(name="gripper", cmd=-float(self.p.gripper_pwm)))
+        modes = self.create_client(OperatingModes, f"/{robot}/set_operating_modes")
+
+        def ask_velocity_mode():
+            if not modes.service_is_ready():
+                return                                    # the driver is not up yet: the timer asks again
+            self.destroy_timer(self._mode_timer)
+            modes.call_async(OperatingModes.Request(cmd_type="group", name=group, mode="velocity",
+                                                    profile_type="velocity", profile_velocity=0,
+                                                    profile_acceleration=0))
+            self.get_logger().info(f"asked {robot}'s driver for velocity mode on group {group}")
+        self._mode_timer = self.create_timer(0.5, ask_velocity_mode)
+
     # ---- inputs ---------------------------------------------------------------------
     def _on_joint_state(self, msg: JointState) -> None:
-        index = {n: i for i, n in enumerate(msg.name)}
-        if not all(n in index for n in self.limits.names) or len(msg.position) != len(msg.name):
-            return
-        self._positions = (time.monotonic_ns(), np.array([msg.position[index[n]] for n in self.limits.names]))
+        q = positions_in_order(msg.name, msg.position, self.limits.names)
+        if q is not None:
+            self._positions = (time.monotonic_ns(), q)
+        finger = positions_in_order(msg.name, msg.position, (self.p.gripper_joint,))
+        if finger is not None:
+            self._gripper = (time.monotonic_ns(), float(finger[0]))
 
     def _fresh_positions(self) -> np.ndarray | None:
         if self._positions is None:
@@ -112,7 +157,7 @@ class ArmAdapterNode(Node):
         return safe_velocities(self._command[1], q, self.limits)
 
     def _send(self, velocities: np.ndarray) -> None:
-        self.driver_pub.publish(Float64MultiArray(data=[float(v) for v in velocities]))
+        self.driver_pub.publish(self._command_message(velocities))
         self.sent += 1
 
     def _on_tick(self) -> None:
@@ -133,16 +178,40 @@ class ArmAdapterNode(Node):
         q = self._fresh_positions()
         if q is not None and at_home(q, self.p.home_pose, self.p.home_tolerance):
             self._homing = False
-            self.homing_pub.publish(String(data="at_home"))
+            empty = self._gripper_empty()
+            self.homing_pub.publish(String(data="failed" if empty else "at_home"))
+            if empty:
+                self.get_logger().error(f"homing failed: the gripper holds nothing ({self.p.gripper_joint} at "
+                                        f"{self._gripper[1]:.4f} m, closed is {self.p.gripper_closed_m:g} m): "
+                                        f"put the plug back between the fingers")
         elif time.monotonic() > self._home_deadline:
             self._homing = False
             self.homing_pub.publish(String(data="failed"))
             self.get_logger().error(f"homing failed: not at home after {self.p.home_timeout_s:g} s")
 
+    def _gripper_empty(self) -> bool:
+        """xs_sdk: keep gripping; True when a recent finger position says the fingers closed on nothing."""
+        if self.p.driver != "xs_sdk":
+            return False
+        self._grip()
+        if self._gripper is None or time.monotonic_ns() - self._gripper[0] > self.p.joint_state_timeout_s * 1e9:
+            return False                    # no finger in the joint states (a driver without the gripper)
+        return self._gripper[1] <= self.p.gripper_closed_m + 0.002
+
     def on_shutdown(self) -> None:
         """The driver's last command is zero, acknowledged before the node goes."""
         self._send(np.zeros(len(self.limits.names)))
         self.driver_pub.wait_for_all_acked(Duration(seconds=SHUTDOWN_ACK_S))
+
+
+def float32_within(values: np.ndarray) -> np.ndarray:
+    """``values`` as float32 (xs_sdk's ``cmd``), rounded towards zero: plain rounding can land above a limit
+    (float32(pi) > pi) and the motors would get more than the limit the adapter enforced."""
+    v = np.asarray(values, dtype=np.float64)
+    out = v.astype(np.float32)
+    over = np.abs(out.astype(np.float64)) > np.abs(v)
+    out[over] = np.nextafter(out[over], np.float32(0))
+    return out
 
 
 NODE = ArmAdapterNode

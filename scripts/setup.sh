@@ -82,16 +82,33 @@ fi
 # CMake refuses exported include paths inside the source directory, and the
 # venv's numpy headers live in ./.venv; so colcon sees the package through a
 # symlink (build/.src/meld_ros -> repo root) whose path does not prefix .venv.
-build_stamp=$( { cat CMakeLists.txt package.xml msg/*.msg srv/*.srv 2>/dev/null || true;
+# interbotix_xs_msgs (the xs_sdk driver's interfaces): Interbotix's own where a sourced workspace has
+# them; otherwise meld's stand-in (stand_ins/interbotix_xs_msgs, same name and definitions) is built.
+standin=yes
+IFS=: read -r -a prefixes <<< "${AMENT_PREFIX_PATH:-}"
+for prefix in "${prefixes[@]}"; do
+  case "$prefix" in "$ROOT"/install*|"") continue ;; esac
+  [ -e "$prefix/share/ament_index/resource_index/packages/interbotix_xs_msgs" ] && standin=no
+done
+build_stamp=$( { echo "standin=$standin"; cat CMakeLists.txt package.xml msg/*.msg srv/*.srv 2>/dev/null || true;
+                 cat stand_ins/interbotix_xs_msgs/*.* stand_ins/interbotix_xs_msgs/*/* 2>/dev/null || true;
                  find meld_ros meld_core meld_sim_bridge launch params -name __pycache__ -prune -o -type f -print 2>/dev/null | sort || true; } \
                | sha256sum | cut -c1-16)
 if [ "$(cat install/.meld-build 2>/dev/null)" != "$build_stamp" ]; then
   say "building the meld_ros package (colcon)"
   mkdir -p build/.src
   ln -sfn ../.. build/.src/meld_ros
+  bases=(build/.src/meld_ros)
+  if [ "$standin" = yes ]; then
+    ln -sfn ../../stand_ins/interbotix_xs_msgs build/.src/interbotix_xs_msgs
+    bases+=(build/.src/interbotix_xs_msgs)
+  else
+    say "using Interbotix's interbotix_xs_msgs from the sourced workspace"
+    rm -rf build/.src/interbotix_xs_msgs build/interbotix_xs_msgs install/interbotix_xs_msgs
+  fi
   (
     export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
-    quiet colcon --log-base log build --base-paths build/.src/meld_ros --build-base build \
+    quiet colcon --log-base log build --base-paths "${bases[@]}" --build-base build \
       --install-base install --symlink-install --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
   )
   # a symlink install keeps links to files that moved or were deleted since: drop the dangling ones

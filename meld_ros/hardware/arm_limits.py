@@ -78,3 +78,13 @@ def homing_velocities(positions, home, limits: JointLimits, gain: float = 2.0, h
 
 def at_home(positions, home, tolerance: float = 0.02) -> bool:
     return bool(np.all(np.abs(np.asarray(positions, dtype=np.float64) - np.asarray(home, dtype=np.float64)) <= tolerance))
+
+
+def positions_in_order(names, positions, wanted) -> np.ndarray | None:
+    """The positions of the joints ``wanted``, in that order, from a JointState's ``name`` and ``position``;
+    None if one is missing, a position is not finite, or the two lists differ in length (malformed)."""
+    index = {n: i for i, n in enumerate(names)}
+    if len(positions) != len(names) or not all(n in index for n in wanted):
+        return None
+    q = np.array([positions[index[n]] for n in wanted], dtype=np.float64)
+    return q if np.all(np.isfinite(q)) else None

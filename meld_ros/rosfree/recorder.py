@@ -32,8 +32,10 @@ class EpisodeRecorder:
     outside 0..E, a reward that is not finite or beyond ``reward_limit``, an action or image of
     the wrong shape) is dropped and counted in ``dropped`` (reason -> count), and returns the
     reason. Stray messages with stamps of their own are never chosen: the episode's frames are
-    the chain s_0 = start, s_k = the earliest stamp after s_{k-1} whose reward says step k and
-    that has an image (and, for k < E, an action). Two different readings for one stamp (another
+    the chain s_0 = the earliest stamp at or after the start whose reward says step 0 and that has
+    an image (in simulation the reset frame carries the start's stamp; on the robot the start is
+    when the rig was ready, and the next camera tick is step 0), s_k = the earliest stamp after
+    s_{k-1} whose reward says step k and that has an image (and, for k < E, an action). Two different readings for one stamp (another
     publisher on the same topic) are counted in ``conflicts``; an episode whose chain holds such a
     stamp is complete but unusable (``arrays`` raises EpisodeUnusable, and the trial is retried).
     """
@@ -103,9 +105,10 @@ class EpisodeRecorder:
         by_step: dict[int, list[int]] = {}
         for ns, (step, *_rest) in self.rewards.items():
             by_step.setdefault(step, []).append(ns)
-        if self.start_ns not in by_step.get(0, ()) or self.start_ns not in self.images:
+        first = sorted(ns for ns in by_step.get(0, ()) if ns in self.images)    # all at or after start_ns
+        if not first:
             return None
-        stamps = [self.start_ns]
+        stamps = [first[0]]
         for k in range(1, self.E + 1):
             if stamps[-1] not in self.actions:
                 return None

@@ -78,6 +78,11 @@ class FusionParams:
 @dataclass(frozen=True)
 class ArmAdapterParams:
     driver: str
+    robot_name: str
+    arm_group: str
+    gripper_pwm: float
+    gripper_joint: str
+    gripper_closed_m: float
     command_topic: str
     driver_topic: str
     joint_states_topic: str
@@ -93,8 +98,8 @@ class ArmAdapterParams:
     home_timeout_s: float
 
     def __post_init__(self):
-        if self.driver != "ros2_control":
-            raise ConfigError(f"arm_adapter.driver must be ros2_control (xs_sdk comes next), got {self.driver!r}")
+        if self.driver not in ("ros2_control", "xs_sdk"):
+            raise ConfigError(f"arm_adapter.driver must be ros2_control or xs_sdk, got {self.driver!r}")
         for name in ("period_s", "command_timeout_s", "joint_state_timeout_s", "home_gain", "home_speed",
                      "home_tolerance", "home_timeout_s"):
             if not getattr(self, name) > 0:
@@ -126,11 +131,23 @@ class RewardParams:
     source: str
     ground_truth_topic: str
     reward_topic: str
+    observation_topic: str
+    joint_states_topic: str
+    task_topic: str
+    task_env: str
+    calibration_file: str
+    insertion_sensor: str
+    link_interface: str
+    sysfs_net: str
+    joint_state_timeout_s: float
 
     def __post_init__(self):
-        if self.source != "sim":
-            raise ConfigError(f"reward_sensing.source must be sim (hardware sources come with the hardware "
-                              f"driver), got {self.source!r}")
+        if self.source not in ("sim", "hardware"):
+            raise ConfigError(f"reward_sensing.source must be sim or hardware, got {self.source!r}")
+        if self.insertion_sensor not in ("link", "none"):
+            raise ConfigError(f"reward_sensing.insertion_sensor must be link or none, got {self.insertion_sensor!r}")
+        if not self.joint_state_timeout_s > 0:
+            raise ConfigError(f"reward_sensing.joint_state_timeout_s must be > 0, got {self.joint_state_timeout_s}")
 
 
 @dataclass(frozen=True)

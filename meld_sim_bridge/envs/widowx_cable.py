@@ -55,6 +55,20 @@ def _port_y(k: int) -> float:
     return (k - (N_PORTS - 1) / 2) * PORT_PITCH
 
 
+def port_seat_in_rig(k: int) -> np.ndarray:
+    """Where the plug tip sits in port k when seated, in the rig frame (origin: the switch's front face
+    centre; x into the switch): 2 mm short of the cavity's back wall."""
+    return np.array([2 * PORT_HALF[0] - 0.002, _port_y(k), 0.0])
+
+
+def dense_insertion_reward(tip_p: np.ndarray, tip_R: np.ndarray, port_p: np.ndarray, port_R: np.ndarray,
+                           rotation_cost: float) -> float:
+    """r = -( ||p - p*|| + c_rot * angle(R, R*) ): the plug tip's distance to the target port's seat, plus
+    its misalignment (the angle of R*^T R) at ``rotation_cost`` metres per radian."""
+    cos = np.clip((np.trace(port_R.T @ tip_R) - 1) / 2, -1.0, 1.0)
+    return -(float(np.linalg.norm(tip_p - port_p)) + rotation_cost * float(np.arccos(cos)))
+
+
 def _yaw_quat(deg: float) -> np.ndarray:
     h = np.deg2rad(deg) / 2
     return np.array([np.cos(h), 0.0, 0.0, np.sin(h)])
@@ -78,7 +92,7 @@ def _add_switch(spec: mujoco.MjSpec, rig: mujoco.MjsBody) -> None:
                  rgba=[0.08, 0.08, 0.1, 1], contype=0, conaffinity=0, mass=0.0, group=1)
     for k in range(N_PORTS):
         # the seated pose of the plug tip: 2 mm short of the cavity's back wall, plug along +x
-        rig.add_site(name=f"port{k}", pos=[2 * cx - 0.002, _port_y(k), 0.0], size=[0.002] * 3)
+        rig.add_site(name=f"port{k}", pos=port_seat_in_rig(k).tolist(), size=[0.002] * 3)
     rig.add_geom(name="rail", type=mujoco.mjtGeom.mjGEOM_BOX, pos=[depth / 2, 0, -half_h - 0.04],
                  size=[0.03, 0.12, 0.04], rgba=[0.3, 0.3, 0.32, 1], contype=0, conaffinity=0)
 
@@ -236,8 +250,7 @@ class WidowXCableEnv(MeldEnv[CableTask]):
     def _rewards(self):
         p, R = self.plug_pose()
         port_p, port_R = self.port_pose(self._task.port)
-        cos = np.clip((np.trace(port_R.T @ R) - 1) / 2, -1.0, 1.0)
-        dense = -(float(np.linalg.norm(p - port_p)) + self.rotation_cost * float(np.arccos(cos)))
+        dense = dense_insertion_reward(p, R, port_p, port_R, self.rotation_cost)
         success = self.tip_in_port(self._task.port)
         return dense, float(success), success
 

@@ -1,5 +1,6 @@
-"""The arm adapter as a real process over DDS, with this test as the arm: it integrates the velocities the
-adapter sends into the joint states it publishes (a ros2_control forward controller and its robot)."""
+"""The arm adapter as a real process over DDS, with this test as the arm behind either driver route
+(support/emulated_arm.py: a ros2_control forward controller, or Interbotix's xs_sdk topics): it integrates
+the velocities the adapter sends into the joint states it publishes."""
 import math
 import time
 
@@ -13,10 +14,11 @@ from meld_ros.runtime.node_runtime import LATCHED, RELIABLE
 
 pytestmark = pytest.mark.graph
 
-def test_bounded_commands_zero_on_every_fault_and_homing(start_node, ros_node):
-    adapter = start_node("arm_adapter_node", {"command_timeout_s": 0.2, "home_timeout_s": 10.0})
+@pytest.mark.parametrize("route", ["ros2_control", "xs_sdk"])
+def test_bounded_commands_zero_on_every_fault_and_homing(start_node, ros_node, route):
+    adapter = start_node("arm_adapter_node", {"driver": route, "command_timeout_s": 0.2, "home_timeout_s": 10.0})
     shoulder_top = math.radians(114)
-    arm = EmulatedArm(ros_node, [0.0, shoulder_top - 0.2, 0.0, 0.0, 0.0])
+    arm = EmulatedArm(ros_node, [0.0, shoulder_top - 0.2, 0.0, 0.0, 0.0], route=route)
     cmd = ros_node.create_publisher(Float64MultiArray, "/meld/arm_command", RELIABLE)
     estop = ros_node.create_publisher(Bool, "/meld/estop", RELIABLE)
     assert ros_node.spin_until(lambda: cmd.get_subscription_count() and estop.get_subscription_count()
@@ -68,6 +70,11 @@ def test_bounded_commands_zero_on_every_fault_and_homing(start_node, ros_node):
     assert ros_node.spin_until(lambda: homing and homing[-1] == "at_home", timeout=15), (homing, arm.q)
     assert np.abs(arm.q - np.array([0.0, -0.3, 0.4, 0.6, 0.0])).max() <= 0.03
     assert max(np.abs(v).max() for v in since(t_home)) <= 0.5 + 1e-9
+    if route == "xs_sdk":          # velocity mode asked of the driver; the gripper told to keep its grip
+        assert ("arm", "velocity") in arm.modes and arm.gripper[-1][0] == "gripper" and arm.gripper[-1][1] < 0
+        arm.finger = 0.0155        # fingers closed on nothing: the plug was dropped, homing fails
+        future = home.call_async(Trigger.Request())
+        assert ros_node.spin_until(lambda: future.done() and homing[-1] == "failed", timeout=10), homing
     # shutdown: the last command is zero
     code, out = adapter.stop()
     ros_node.spin_until(lambda: False, timeout=0.5)            # take what it sent before it went

@@ -1,6 +1,14 @@
-"""An arm behind a ros2_control velocity forward controller, emulated in a test's rclpy node (test support):
-it integrates the velocities it receives on /arm_controller/commands into the joint states it publishes on
-/joint_states every 10 ms (while the test spins its node)."""
+"""A WidowX arm emulated in a test's rclpy node (test support), behind either driver route:
+
+- ``ros2_control``: a velocity forward controller: velocities on /arm_controller/commands
+  (std_msgs/Float64MultiArray), joint states on /joint_states;
+- ``xs_sdk``: Interbotix's driver topics: ``interbotix_xs_msgs/JointGroupCommand`` (group "arm") on
+  /wx250/commands/joint_group, joint states (with the fingers) on /wx250/joint_states,
+  ``JointSingleCommand`` on /wx250/commands/joint_single (the gripper), the
+  ``/wx250/set_operating_modes`` service (the modes asked are kept in ``modes``).
+
+It integrates the velocities it receives into the joint states it publishes every 10 ms (while the test
+spins its node)."""
 import time
 
 import numpy as np
@@ -14,20 +22,38 @@ NAMES = list(WX250.names)
 
 
 class EmulatedArm:
-    def __init__(self, ros_node, q0):
+    def __init__(self, ros_node, q0, route: str = "ros2_control", finger: float = 0.025):
         self.q = np.array(q0, float)
-        self.received = []
-        self.pub = ros_node.create_publisher(JointState, "/joint_states", RELIABLE)
-        ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands", self._on_command, RELIABLE)
+        self.route, self.finger = route, finger
+        self.received, self.gripper, self.modes = [], [], []
+        if route == "xs_sdk":
+            from interbotix_xs_msgs.msg import JointGroupCommand, JointSingleCommand
+            from interbotix_xs_msgs.srv import OperatingModes
+
+            self.pub = ros_node.create_publisher(JointState, "/wx250/joint_states", RELIABLE)
+            ros_node.create_subscription(JointGroupCommand, "/wx250/commands/joint_group",
+                                         lambda m: self._take(m.cmd) if m.name == "arm" else None, RELIABLE)
+            ros_node.create_subscription(JointSingleCommand, "/wx250/commands/joint_single",
+                                         lambda m: self.gripper.append((m.name, m.cmd)), RELIABLE)
+            ros_node.create_service(OperatingModes, "/wx250/set_operating_modes",
+                                    lambda req, res: self.modes.append((req.name, req.mode)) or res)
+        else:
+            self.pub = ros_node.create_publisher(JointState, "/joint_states", RELIABLE)
+            ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands",
+                                         lambda m: self._take(m.data), RELIABLE)
         self.v, self.t = np.zeros(5), time.monotonic()
         ros_node.create_timer(0.01, self._tick)
 
-    def _on_command(self, msg):
-        self.received.append((time.monotonic(), np.array(msg.data)))
-        self.v = np.array(msg.data)
+    def _take(self, velocities):
+        self.received.append((time.monotonic(), np.array(velocities, dtype=np.float64)))
+        self.v = np.array(velocities, dtype=np.float64)
 
     def _tick(self):
         now = time.monotonic()
         self.q += self.v * (now - self.t)
         self.t = now
-        self.pub.publish(JointState(name=NAMES, position=self.q.tolist()))
+        if self.route == "xs_sdk":
+            self.pub.publish(JointState(name=NAMES + ["gripper", "left_finger", "right_finger"],
+                                        position=self.q.tolist() + [0.0, self.finger, -self.finger]))
+        else:
+            self.pub.publish(JointState(name=NAMES, position=self.q.tolist()))

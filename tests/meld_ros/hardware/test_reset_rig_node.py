@@ -26,7 +26,7 @@ def test_a_task_request_moves_the_rig_and_homes_the_arm(start_node, ros_node):
                        EmulatedMotor(2, position=500.0, min_stop=-2000.0, default_speed=8192.0)]) as bus:
         rig = start_node("reset_rig_node", {"driver": "dynamixel", "dxl_port": bus.port, "dxl_baudrate": 1000000,
                                             "homing_speed": 300, "arm_home_timeout_s": 15.0})
-        adapter = start_node("arm_adapter_node", {"home_timeout_s": 15.0})
+        adapter = start_node("arm_adapter_node", {"driver": "ros2_control", "home_timeout_s": 15.0})
         arm = EmulatedArm(ros_node, [0.5, 0.4, -0.2, 0.1, 0.3])
         states = []
         ros_node.create_subscription(TaskState, "/meld/task", states.append, LATCHED)
