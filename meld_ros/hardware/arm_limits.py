@@ -13,7 +13,8 @@ adapter enforces, on every command it passes on:
   the adapter cannot know where the limits are: every component is zero.
 - ``homing_velocities``: a bounded proportional controller in joint space
   towards the home pose, v = clip(gain (q_home - q), +-home_speed) (also
-  passed through ``safe_velocities``), and ``at_home`` within a tolerance.
+  passed through ``safe_velocities``, with the limits themselves in place of
+  the margin: the home pose may lie within it), and ``at_home`` within a tolerance.
 
 ``WX250`` holds the limits of the wx250 (Interbotix's URDF): waist +-pi,
 shoulder -108..114 deg, elbow -123..92 deg, wrist_angle -100..123 deg,
@@ -21,7 +22,7 @@ wrist_rotate +-pi, joint velocity pi rad/s.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -73,7 +74,9 @@ def safe_velocities(command, positions, limits: JointLimits) -> np.ndarray:
 def homing_velocities(positions, home, limits: JointLimits, gain: float = 2.0, home_speed: float = 0.5) -> np.ndarray:
     """One step of the bounded joint-space controller towards ``home``."""
     q, h = np.asarray(positions, dtype=np.float64), np.asarray(home, dtype=np.float64)
-    return safe_velocities(np.clip(gain * (h - q), -home_speed, home_speed), q, limits)
+    # the home pose is checked to lie within the limits; it may lie inside the margin (widowx-cable's elbow
+    # does), so homing stops at the limits themselves, not at the margin before them
+    return safe_velocities(np.clip(gain * (h - q), -home_speed, home_speed), q, replace(limits, margin=0.0))
 
 
 def at_home(positions, home, tolerance: float = 0.02) -> bool:

@@ -106,6 +106,10 @@ class ArmAdapterParams:
                 raise ConfigError(f"arm_adapter.{name} must be > 0, got {getattr(self, name)}")
         if len(self.home_pose) != 5:
             raise ConfigError(f"arm_adapter.home_pose needs 5 joint angles (rad), got {list(self.home_pose)}")
+        from meld_ros.hardware.arm_limits import WX250
+        outside = [n for n, q, lo, hi in zip(WX250.names, self.home_pose, WX250.lower, WX250.upper) if not lo < q < hi]
+        if outside:
+            raise ConfigError(f"arm_adapter.home_pose is outside the joint limits at {outside}: {list(self.home_pose)}")
 
 
 @dataclass(frozen=True)

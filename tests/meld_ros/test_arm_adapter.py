@@ -10,6 +10,7 @@ from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
 from support.emulated_arm import EmulatedArm
 
+from meld_ros.runtime.node_params import defaults
 from meld_ros.runtime.node_runtime import LATCHED, RELIABLE
 
 pytestmark = pytest.mark.graph
@@ -68,7 +69,7 @@ def test_bounded_commands_zero_on_every_fault_and_homing(start_node, ros_node, r
     future = home.call_async(Trigger.Request())
     assert ros_node.spin_until(future.done, timeout=5) and future.result().success
     assert ros_node.spin_until(lambda: homing and homing[-1] == "at_home", timeout=15), (homing, arm.q)
-    assert np.abs(arm.q - np.array([0.0, -0.3, 0.4, 0.6, 0.0])).max() <= 0.03
+    assert np.abs(arm.q - np.array(defaults("arm_adapter")["home_pose"])).max() <= 0.03
     assert max(np.abs(v).max() for v in since(t_home)) <= 0.5 + 1e-9
     if route == "xs_sdk":          # velocity mode asked of the driver; the gripper told to keep its grip
         assert ("arm", "velocity") in arm.modes and arm.gripper[-1][0] == "gripper" and arm.gripper[-1][1] < 0

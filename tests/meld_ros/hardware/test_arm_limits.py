@@ -51,3 +51,20 @@ def test_inconsistent_limits_are_refused():
         JointLimits(names=("a", "b"), lower=(0.0,), upper=(1.0, 1.0), velocity=(1.0, 1.0))
     with pytest.raises(ValueError):
         JointLimits(names=("a",), lower=(1.0,), upper=(0.0,), velocity=(1.0,))
+
+
+def test_the_adapters_home_pose_is_the_simulations_and_homing_reaches_it_inside_the_margin():
+    """widowx-cable starts every episode at its home pose; the robot must start where the policy learnt to.
+    Its elbow lies within the limit margin, so homing runs to the limits themselves, never past them."""
+    from meld_ros.runtime.node_params import defaults
+    from meld_sim_bridge.registry import make_env
+
+    home = np.array(defaults("arm_adapter")["home_pose"])
+    env = make_env("widowx-cable")
+    np.testing.assert_allclose(home, env.home_qpos, atol=1e-3)
+    env.close()
+    assert home[2] > WX250.upper[2] - WX250.margin              # within the margin
+    q = home - np.array([0.0, 0.0, 0.3, 0.0, 0.0])
+    for _ in range(200):                                         # 10 ms steps of the bounded controller
+        q = q + 0.01 * homing_velocities(q, home, WX250, gain=2.0, home_speed=0.5)
+    assert at_home(q, home, 0.02) and np.all(q <= np.array(WX250.upper))

@@ -8,6 +8,7 @@ from support.emulated_arm import EmulatedArm
 
 from meld_ros.hardware.rig_motors import RigGeometry
 from meld_ros.msg import TaskState
+from meld_ros.runtime.node_params import defaults
 from meld_ros.runtime.node_runtime import LATCHED
 from meld_ros.srv import SetTask
 
@@ -38,7 +39,7 @@ def test_a_task_request_moves_the_rig_and_homes_the_arm(start_node, ros_node):
         rotary, rail = bus.motor(1), bus.motor(2)
         assert abs(rotary.table[132] - (100 + g.angle_ticks(4.0))) <= g.angle_ticks(g.tolerance_deg)
         assert abs(rail.table[132] - (-2000 + g.rail_ticks(15.0))) <= g.rail_ticks(g.tolerance_mm)   # centre 10 + 5 mm
-        assert np.abs(arm.q - np.array([0.0, -0.3, 0.4, 0.6, 0.0])).max() <= 0.03                    # the home pose
+        assert np.abs(arm.q - np.array(defaults("arm_adapter")["home_pose"])).max() <= 0.03                    # the home pose
         assert ros_node.spin_until(lambda: states and states[-1].port == 2, timeout=10)
         assert states[-1].rig_rotation_deg == 4.0 and states[-1].task_id == -1
         # a task out of the rig's range is refused with the reason; a task of the training set is taken

@@ -93,3 +93,22 @@ def test_conflicting_readings_make_the_episode_unusable():
     assert rec.complete() and rec.conflicts == {200}
     with pytest.raises(EpisodeUnusable, match="two different readings"):
         rec.arrays()
+
+
+def test_on_the_robot_step_zero_is_the_first_frame_after_the_start():
+    """The rig answers when it is ready (start_ns); camera ticks run on their own clock, so the episode's
+    reset frame is the first tick at or after it whose reward says step 0."""
+    rec = EpisodeRecorder(2, start_ns=1000)
+    image = np.zeros((4, 4, 3), np.uint8)
+    for ns, step in ((1030, 0), (1330, 1), (1630, 2)):
+        rec.add_image(ns, image + step)
+        rec.add_reward(ns, step, -0.1 * step, 0.0, False)
+    rec.add_image(990, image)                     # a tick before the start: not part of the episode
+    rec.add_reward(990, 0, 0.0, 0.0, False)
+    assert not rec.complete()                     # no actions yet
+    rec.add_action(1030, [0.1, 0.2])
+    rec.add_action(1330, [0.3, 0.4])
+    assert rec.complete()
+    out = rec.arrays()
+    assert [int(im[0, 0, 0]) for im in out["images"]] == [0, 1, 2]
+    np.testing.assert_allclose(out["dense"], [0.0, -0.1, -0.2])
