@@ -21,9 +21,17 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   the same policy, task-blind (what inferring the task is worth).
 - ``widowx_meta_train`` / ``widowx_meta_test``: the WidowX cable insertion;
   ``use_sim:=true`` puts the MuJoCo bridge behind the hardware's topics,
-  ``use_sim:=false`` expects the robot's drivers (cameras on
-  ``/camera/{scene,wrist}/image_raw``, joint states, the velocity controller)
-  and the rig's hardware driver.
+  ``use_sim:=false`` is the real robot (``hardware_nodes``): the camera
+  drivers (``camera_driver``: usb_cam, v4l2_camera, or meld's OpenCV node;
+  ``auto`` takes the first installed; ``none`` when they run elsewhere),
+  devices ``scene_camera`` / ``wrist_camera``, on ``/camera/{scene,wrist}/image_raw``),
+  the arm driver of ``arm_driver`` (``xs_sdk``: Interbotix's, with
+  params/xs_sdk_modes.yaml; ``ros2_control``: the ``arm_controller``
+  velocity controller spawned into a running controller manager) unless
+  ``start_arm_driver:=false``, the arm adapter (joint limits, time-outs,
+  homing), the rig's Dynamixel driver, reward sensing from the joint states,
+  the rig calibration and the insertion sensor, camera fusion sampling the
+  newest frames at the control rate, and the rest of the graph unchanged.
 
 Simulation takes ``sim_mode``: ``lockstep`` (default: the bridge steps once per
 answer of the policy and publishes /clock, every node on simulated time, as
@@ -69,6 +77,11 @@ class NodeSpec:
     parameters: dict = field(default_factory=dict)
     main: bool = False             #: the graph is done when this node exits
     members: tuple = ()            #: a container (module "container"): the NodeSpecs composed in it
+    namespace: str = ""            #: its ROS namespace ("" : the root)
+    package: str = "meld_ros"      #: another package's node (a driver): its executable ``executable``
+    executable: str = ""
+    arguments: tuple = ()          #: command-line arguments before --ros-args (another package's node)
+    one_shot: bool = False         #: exits when its work is done (a controller spawner): exit 0 is no failure
 
 
 #: the nodes ``compose:=true`` puts into one process (those present in the graph, in its order)
@@ -119,6 +132,33 @@ ARGUMENTS = {
     "widowx_meta_test": {"use_sim": "false", "checkpoint": "runs/widowx", "trials": "5", "results_dir": "",
                          "reward_input": "", "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
 }
+#: the real robot's arguments (widowx graphs; used with use_sim:=false)
+HARDWARE_ARGUMENTS = {"arm_driver": "xs_sdk", "start_arm_driver": "true", "robot_name": "wx250",
+                      "camera_driver": "auto", "scene_camera": "/dev/video_scene", "wrist_camera": "/dev/video_wrist"}
+for _g in ("widowx_meta_train", "widowx_meta_test"):
+    ARGUMENTS[_g].update(HARDWARE_ARGUMENTS)
+
+CAMERA_DRIVERS = ("usb_cam", "v4l2_camera", "opencv")
+
+
+def installed(package: str) -> bool:
+    """Whether a ROS package is installed in the sourced workspaces (the ament index)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+    try:
+        get_package_prefix(package)
+        return True
+    except PackageNotFoundError:
+        return False
+
+
+def share_file(package: str, relative: str, why: str) -> str:
+    """A file of another package's share directory; GraphError naming ``why`` if the package is absent."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+    try:
+        return str(Path(get_package_share_directory(package)) / relative)
+    except PackageNotFoundError:
+        raise GraphError(f"{why} needs the ROS package {package}, which is not installed (or its workspace is not "
+                         f"sourced)") from None
 
 
 def new_run_id() -> str:
@@ -167,18 +207,17 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     if use_sim:
         nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": args["sim_mode"],
                                                                        "camera_topics": cameras}))
+        nodes += [
+            NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, **sim_time}),
+            NodeSpec("reward_sensing", "reward_node", sim_time),
+            NodeSpec("belief", "belief_node", {**sim_time, **run, **blind}),
+            NodeSpec("policy", "policy_node", {**sim_time, **run}),
+            NodeSpec("reset_rig", "reset_rig_node", sim_time),
+        ]
     elif not graph.startswith("widowx"):
         raise GraphError(f"{graph} is a simulation graph: use_sim must be true")
     else:
-        raise GraphError("use_sim:=false needs the WidowX hardware drivers (cameras, arm controller, rig motors), "
-                         "which are not part of this release; use use_sim:=true")
-    nodes += [
-        NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, **sim_time}),
-        NodeSpec("reward_sensing", "reward_node", sim_time),
-        NodeSpec("belief", "belief_node", {**sim_time, **run, **blind}),
-        NodeSpec("policy", "policy_node", {**sim_time, **run}),
-        NodeSpec("reset_rig", "reset_rig_node", sim_time),
-    ]
+        nodes += hardware_nodes(args, env, cameras, run, blind)
     if graph.endswith("meta_train"):
         nodes.append(NodeSpec("learner", "learner_node", {
             "profile": args["profile"], "run_dir": args["run_dir"], "overrides": args["overrides"],
@@ -190,3 +229,76 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
             "results_dir": args["results_dir"], **sim_time, **run, **blind}, main=True))
     return compose(nodes) if composed else nodes
+
+
+def hardware_nodes(args: dict, env: str, cameras: list[str], run: dict, blind: dict) -> list[NodeSpec]:
+    """The real robot's side of a widowx graph (``use_sim:=false``), up to the learner."""
+    robot, arm = args["robot_name"], args["arm_driver"]
+    if arm not in ("xs_sdk", "ros2_control"):
+        raise GraphError(f"arm_driver must be xs_sdk or ros2_control, got {arm!r}")
+    if not robot.replace("_", "").isalnum():
+        raise GraphError(f"robot_name must be a plain name (letters, digits, _), got {robot!r}")
+    nodes = camera_nodes(args["camera_driver"], {"scene": args["scene_camera"], "wrist": args["wrist_camera"]})
+    if _truthy(args["start_arm_driver"], "start_arm_driver"):
+        nodes.append(arm_driver_node(arm, robot))
+    joint_states = f"/{robot}/joint_states" if arm == "xs_sdk" else "/joint_states"
+    control_period = env_class(env).control_period
+    clock = {"use_sim_time": False}
+    nodes += [
+        NodeSpec("arm_adapter", "arm_adapter_node", {"driver": arm, "robot_name": robot, **clock}),
+        NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, "sampling": "newest",
+                                                         "tick_period_s": control_period, **clock}),
+        NodeSpec("reward_sensing", "reward_node", {"source": "hardware", "joint_states_topic": joint_states,
+                                                   "task_env": env, **clock}),
+        NodeSpec("belief", "belief_node", {**clock, **run, **blind}),
+        NodeSpec("policy", "policy_node", {"command_topic": "/meld/arm_command", **clock, **run}),
+        NodeSpec("reset_rig", "reset_rig_node", {"driver": "dynamixel", "task_env": env, **clock}),
+    ]
+    return nodes
+
+
+def camera_nodes(driver: str, devices: dict[str, str]) -> list[NodeSpec]:
+    """One camera driver per camera, each in ``/camera/<name>`` (publishing ``image_raw`` there), with the
+    parameters of params/graph.yaml's ``opencv_camera`` section (usb_cam's names) and its device."""
+    if driver == "none":
+        return []
+    if driver == "auto":
+        driver = next((d for d in CAMERA_DRIVERS[:2] if installed(d)), "opencv")
+    if driver not in CAMERA_DRIVERS:
+        raise GraphError(f"camera_driver must be auto, none or one of {CAMERA_DRIVERS}, got {driver!r}")
+    from meld_ros.runtime.node_params import defaults      # params/graph.yaml, read only here
+    camera = defaults("opencv_camera")
+    nodes = []
+    for name, device in devices.items():
+        ns = f"/camera/{name}"
+        if driver == "opencv":
+            nodes.append(NodeSpec(f"{name}_camera", "opencv_camera_node", {"video_device": device}, namespace=ns,
+                                  executable="opencv_camera"))
+        elif driver == "usb_cam":
+            nodes.append(NodeSpec(f"{name}_camera", "", {**{k: camera[k] for k in (
+                "framerate", "image_width", "image_height", "pixel_format")}, "video_device": device,
+                "frame_id": f"{name}_camera", "camera_name": f"{name}_camera"},
+                namespace=ns, package="usb_cam", executable="usb_cam_node_exe"))
+        else:
+            nodes.append(NodeSpec(f"{name}_camera", "", {"video_device": device, "image_size": [
+                camera["image_width"], camera["image_height"]], "output_encoding": "rgb8", "camera_frame_id":
+                f"{name}_camera"}, namespace=ns, package="v4l2_camera", executable="v4l2_camera_node"))
+    return nodes
+
+
+def arm_driver_node(arm: str, robot: str) -> NodeSpec:
+    """Interbotix's xs_sdk with our operating modes, or the ros2_control velocity controller spawned into the
+    controller manager of the arm's ros2_control bring-up (ROBOTIS dynamixel_hardware_interface)."""
+    from meld_core.config import PARAMS_DIR
+    if arm == "xs_sdk":
+        motors = share_file("interbotix_xsarm_control", f"config/{robot}.yaml", "arm_driver xs_sdk (its motor "
+                            "configs; or start the driver yourself and pass start_arm_driver:=false)")
+        return NodeSpec("xs_sdk", "", {"motor_configs": motors, "mode_configs": str(PARAMS_DIR / "xs_sdk_modes.yaml"),
+                                       "load_configs": False}, namespace=robot,
+                        package="interbotix_xs_sdk", executable="xs_sdk")
+    if not installed("controller_manager"):
+        raise GraphError("arm_driver ros2_control needs the ROS package controller_manager (its spawner); or spawn "
+                         "the controller yourself and pass start_arm_driver:=false")
+    return NodeSpec("arm_controller_spawner", "", {}, package="controller_manager", executable="spawner",
+                    arguments=("arm_controller", "--param-file", str(PARAMS_DIR / "ros2_control_controllers.yaml")),
+                    one_shot=True)

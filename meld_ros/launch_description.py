@@ -3,7 +3,7 @@
 Used by the files in launch/ (``ros2 launch meld_ros sim_meta_train.launch.py
 env:=sawyer-peg``). Every argument of the graph becomes a launch argument;
 each node becomes a ``launch_ros.actions.Node`` of the installed executable
-of the same name, with ``params_file`` (if given) and the graph's parameter
+of the same name (a driver: its package's executable, in its namespace), with ``params_file`` (if given) and the graph's parameter
 overrides; composed nodes (``compose:=true``) are one ``control_loop``
 process (``meld_ros/container.py``) given their modules as arguments and
 their overrides as a parameter file with one section per node; when any
@@ -36,9 +36,10 @@ def generate(graph: str):
                                     parameters=base + [str(write_member_parameters(spec, tempfile.gettempdir()))],
                                     on_exit=Shutdown(reason=f"{spec.name} exited")))
                 continue
-            actions.append(Node(package="meld_ros", executable=spec.name, name=spec.name, output="screen",
-                                parameters=base + [spec.parameters],
-                                on_exit=Shutdown(reason=f"{spec.name} exited")))
+            actions.append(Node(package=spec.package, executable=spec.executable or spec.name, name=spec.name,
+                                namespace=spec.namespace or None, arguments=list(spec.arguments), output="screen",
+                                parameters=base + [spec.parameters] if spec.parameters else base,
+                                on_exit=None if spec.one_shot else Shutdown(reason=f"{spec.name} exited")))
         return actions
 
     declared = [DeclareLaunchArgument(k, default_value=v, description=f"{graph} argument {k}")

@@ -97,12 +97,30 @@ def node_command(spec: NodeSpec, params_file: str = "", scratch: Path | None = N
         overrides = write_member_parameters(spec, scratch)
         cmd = [sys.executable, "-m", "meld_ros.container", *(m.module for m in spec.members), "--ros-args"]
         return cmd + (["--params-file", params_file] if params_file else []) + ["--params-file", str(overrides)]
-    cmd = [sys.executable, "-m", f"meld_ros.{spec.module}", "--ros-args", "-r", f"__node:={spec.name}"]
+    if spec.package != "meld_ros":
+        cmd = [external_executable(spec), *spec.arguments, "--ros-args", "-r", f"__node:={spec.name}"]
+    else:
+        cmd = [sys.executable, "-m", f"meld_ros.{spec.module}", "--ros-args", "-r", f"__node:={spec.name}"]
+    if spec.namespace:
+        cmd += ["-r", f"__ns:={spec.namespace if spec.namespace.startswith('/') else '/' + spec.namespace}"]
     if params_file:
         cmd += ["--params-file", params_file]
     for k, v in spec.parameters.items():
         cmd += ["-p", f"{k}:={_value(v)}"]
     return cmd
+
+
+def external_executable(spec: NodeSpec) -> str:
+    """Another package's node executable, where ``ros2 run`` finds it (``<prefix>/lib/<package>/<executable>``)."""
+    from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+    try:
+        path = Path(get_package_prefix(spec.package)) / "lib" / spec.package / (spec.executable or spec.name)
+    except PackageNotFoundError:
+        raise GraphError(f"{spec.name} needs the ROS package {spec.package}, which is not installed (or its workspace "
+                         f"is not sourced)") from None
+    if not os.access(path, os.X_OK):
+        raise GraphError(f"{spec.name}: no executable {path}")
+    return str(path)
 
 
 class Supervisor:
@@ -123,8 +141,9 @@ class Supervisor:
         self.scratch = Path(tempfile.mkdtemp(prefix="meld_launch_"))     # containers' parameter files
 
     def start(self) -> None:
-        for spec in self.specs:
-            p = subprocess.Popen(node_command(spec, self.params_file, self.scratch), stdout=subprocess.PIPE,
+        commands = [node_command(spec, self.params_file, self.scratch) for spec in self.specs]   # all found first
+        for spec, command in zip(self.specs, commands):
+            p = subprocess.Popen(command, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True, start_new_session=True, env=self.env,
                                  preexec_fn=_die_with_runner)
             self.procs[spec.name] = p
@@ -162,10 +181,11 @@ class Supervisor:
     def wait(self) -> int:
         """Until the main node exits (its status) or another node dies (1)."""
         main = next((s.name for s in self.specs if s.main), None)
+        one_shot = {s.name for s in self.specs if s.one_shot}
         while True:
             for name, p in self.procs.items():
                 code = p.poll()
-                if code is None:
+                if code is None or (code == 0 and name in one_shot):
                     continue
                 if self.stopping:
                     return 0
@@ -211,7 +231,12 @@ def main(argv=None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    graph.start()
+    try:
+        graph.start()
+    except GraphError as exc:
+        print(f"meld launch: {exc}", file=sys.stderr)
+        graph.stop()
+        return 2
     graph.console.line(f"[meld launch] {argv[0]}: " + ", ".join(
         s.name + (f" ({', '.join(m.name for m in s.members)})" if s.members else "") for s in specs))
     result = {}

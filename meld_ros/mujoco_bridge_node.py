@@ -29,11 +29,27 @@ Modes (parameter ``mode``):
   so between episodes (no task running) the belief node sees no reward, makes
   no belief, and the policy's watchdog commands zero.
 
+Interface (parameter ``interface``): ``ros2_control`` (the topics above) or
+``xs_sdk``: the simulated arm behind Interbotix's driver topics, as their
+``xs_sdk_sim`` does, so that the hardware graph (``use_sim:=false``) runs
+against it unchanged: group commands ``interbotix_xs_msgs/JointGroupCommand``
+(group ``arm``, rad/s in velocity mode) on ``/<robot_name>/commands/joint_group``,
+joint states (the fingers holding the plug included) on
+``/<robot_name>/joint_states`` every ``joint_states_period_s`` (as the driver's
+own rate: far above the control rate), and the services ``set_operating_modes``
+(a group command moves the arm in velocity mode only), ``torque_enable``
+(torque off: commands are ignored) and ``reboot_motors``. With
+``rig_state_topic`` the simulated rig follows a rig driver's ``TaskState``
+(the emulated reset rig moves the simulated switch); with ``carrier_file``
+the plug's link state is written there, "1" while its tip is seated in a
+port (the insertion sensor's carrier file). Needs ``mode: realtime``.
+
 The stepping itself is ``meld_sim_bridge.stepper.SimStepper`` (no ROS).
 """
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from rclpy.clock import Clock as RosClock, ClockType
@@ -42,10 +58,11 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64MultiArray
 
+from meld_core.config import ConfigError
 from meld_ros.rosfree.images import array_to_image
 from meld_ros.msg import Action, Reward, TaskState
 from meld_ros.runtime.node_params import BridgeParams, declare
-from meld_ros.runtime.node_runtime import RELIABLE, entry_point, ns_of, serve, stamp_of
+from meld_ros.runtime.node_runtime import LATCHED, RELIABLE, entry_point, ns_of, serve, stamp_of
 from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.srv import SetTask
 from meld_sim_bridge.registry import make_env
@@ -63,7 +80,9 @@ class MujocoBridgeNode(Node):
                              f"{len(self.p.camera_topics)}")
         self.image_pubs = [self.topics.publisher(self, Image, t, RELIABLE)
                            for t in self.p.camera_topics[: self.stepper.n_cameras]]
-        self.joint_pub = self.topics.publisher(self, JointState, self.p.joint_states_topic, RELIABLE)
+        xs = self.p.interface == "xs_sdk"
+        joint_states = f"/{self.p.robot_name}/joint_states" if xs else self.p.joint_states_topic
+        self.joint_pub = self.topics.publisher(self, JointState, joint_states, RELIABLE)
         self.truth_pub = self.topics.publisher(self, Reward, self.p.ground_truth_topic, RELIABLE)
         self.clock_pub = self.topics.publisher(self, Clock, "/clock", RELIABLE)
         serve(self, SetTask, self.p.set_task_service, self._on_set_task)
@@ -75,11 +94,22 @@ class MujocoBridgeNode(Node):
         self._last_command: tuple[float, np.ndarray] | None = None     # (monotonic time, command)
         self.steps = 0
         self._clock_at = -float("inf")     # monotonic time of the last /clock
+        if self.p.carrier_file and not hasattr(self.env, "seated_port"):
+            raise ConfigError(f"mujoco_bridge.carrier_file: {self.p.env} has no plug to seat (widowx-cable has)")
+        self.driver = XsDriverState()
+        if self.p.rig_state_topic:
+            self.topics.subscribe(self, TaskState, self.p.rig_state_topic, self._on_rig_state, LATCHED)
         if self.p.mode == "lockstep":
             self.topics.subscribe(self, Action, self.p.action_topic, self._on_stamped_action, RELIABLE)
             self.create_timer(self.p.republish_s, self._republish, clock=RosClock(clock_type=ClockType.STEADY_TIME))
         else:
-            self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
+            if xs:
+                self._serve_xs_sdk()
+                # the real driver publishes joint states far more often than the control rate (the arm adapter
+                # takes older ones as unknown): the latest simulated state, every joint_states_period_s
+                self.create_timer(self.p.joint_states_period_s, lambda: self._frame and self._publish_joints())
+            else:
+                self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
             self.create_timer(self.env.control_period / self.p.realtime_factor, self._on_timer)
             # like hardware: cameras and joints from the start; no task (no reward) until /sim/set_task
             self._publish(self.stepper.reset(self.env.train_tasks[0], seed=0), in_episode=False)
@@ -112,12 +142,29 @@ class MujocoBridgeNode(Node):
             truth = Reward(dense=frame.dense, sparse=frame.sparse, success=frame.success, step=frame.step)
             truth.header.stamp = stamp
             self.truth_pub.publish(truth)
+        self._publish_joints(stamp)
+        if self.p.carrier_file:
+            self._write_carrier()
+
+    def _publish_joints(self, stamp=None) -> None:
+        frame = self._frame
         js = JointState()
-        js.header.stamp = stamp
-        js.name = list(frame.joint_names)
-        js.position = frame.joint_positions.tolist()
-        js.velocity = frame.joint_velocities.tolist()
+        js.header.stamp = stamp or self.get_clock().now().to_msg()
+        names, positions = list(frame.joint_names), frame.joint_positions.tolist()
+        velocities = frame.joint_velocities.tolist()
+        if self.p.interface == "xs_sdk":            # the fingers, closed on the plug, as the real driver reports them
+            names, positions = names + list(FINGERS), positions + list(FINGERS.values())
+            velocities = velocities + [0.0] * len(FINGERS)
+        js.name, js.position, js.velocity = names, positions, velocities
         self.joint_pub.publish(js)
+
+    def _write_carrier(self) -> None:
+        seated = self.env.seated_port() is not None
+        path = Path(self.p.carrier_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("1\n" if seated else "0\n")
+        tmp.replace(path)                            # a reader never sees a half-written file
 
     # ---- input -------------------------------------------------------------------------
     def _step(self, command) -> None:
@@ -140,6 +187,34 @@ class MujocoBridgeNode(Node):
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         self._last_command = (time.monotonic(), np.asarray(msg.data, dtype=np.float64))
+
+    # ---- the xs_sdk interface ---------------------------------------------------------------
+    def _serve_xs_sdk(self) -> None:
+        from interbotix_xs_msgs.msg import JointGroupCommand
+        from interbotix_xs_msgs.srv import OperatingModes, Reboot, TorqueEnable
+
+        robot = self.p.robot_name
+        self.topics.subscribe(self, JointGroupCommand, f"/{robot}/commands/joint_group", self._on_group_command, RELIABLE)
+        serve(self, OperatingModes, f"/{robot}/set_operating_modes",
+              lambda req, res: (self.driver.set_mode(req.cmd_type, req.name, req.mode), res)[1])
+        serve(self, TorqueEnable, f"/{robot}/torque_enable",
+              lambda req, res: (self.driver.set_torque(req.enable), res)[1])
+        serve(self, Reboot, f"/{robot}/reboot_motors", lambda req, res: (self.driver.set_torque(req.enable), res)[1])
+
+    def _on_group_command(self, msg) -> None:
+        why = self.driver.refuses(msg.name)
+        if why:
+            self.get_logger().warning(f"group command ignored: {why}", throttle_duration_sec=2.0)
+            return
+        self._last_command = (time.monotonic(), np.asarray(msg.cmd, dtype=np.float64))
+
+    def _on_rig_state(self, msg: TaskState) -> None:
+        if msg.phase != "running" or not hasattr(self.env, "set_rig_state"):
+            return
+        try:
+            self.env.set_rig_state(msg.rig_rotation_deg, msg.rig_translation_m, msg.port)
+        except ValueError as exc:
+            self.get_logger().warning(f"rig state ignored: {exc}")
 
     def _on_timer(self) -> None:
         n = self.env.action_space.shape[0]
@@ -176,6 +251,35 @@ class MujocoBridgeNode(Node):
         if not 0 <= request.task_id < len(tasks):
             raise ValueError(f"task_id {request.task_id} out of range 0..{len(tasks) - 1} of {request.task_set}")
         return tasks[request.task_id]
+
+
+#: widowx-cable's fingers as the xs_sdk driver reports them, closed on the plug (m; 0.015 is fully closed)
+FINGERS = {"left_finger": 0.021, "right_finger": -0.021}
+
+
+class XsDriverState:
+    """What the emulated xs_sdk driver was told: the arm group's operating mode and the torque. A group
+    command moves the simulated arm in velocity mode with the torque on only, as the real driver's
+    commands would mean something else in another mode."""
+
+    def __init__(self):
+        self.mode, self.torque = "velocity", True
+
+    def set_mode(self, cmd_type: str, name: str, mode: str) -> None:
+        if name in ("arm", "all"):
+            self.mode = mode
+
+    def set_torque(self, enable: bool) -> None:
+        self.torque = bool(enable)
+
+    def refuses(self, group: str) -> str:
+        if group != "arm":
+            return f"unknown group {group!r} (the arm group is 'arm')"
+        if not self.torque:
+            return "the torque is off"
+        if self.mode != "velocity":
+            return f"the arm is in {self.mode} mode, not velocity"
+        return ""
 
 
 NODE = MujocoBridgeNode    # what meld_ros/container.py composes (simulation graphs)

@@ -40,10 +40,19 @@ class BridgeParams:
     realtime_factor: float
     republish_s: float
     clock_period_s: float
+    interface: str
+    robot_name: str
+    rig_state_topic: str
+    carrier_file: str
+    joint_states_period_s: float
 
     def __post_init__(self):
         if self.mode not in ("lockstep", "realtime"):
             raise ConfigError(f"mujoco_bridge.mode must be lockstep or realtime, got {self.mode!r}")
+        if self.interface not in ("ros2_control", "xs_sdk"):
+            raise ConfigError(f"mujoco_bridge.interface must be ros2_control or xs_sdk, got {self.interface!r}")
+        if self.interface == "xs_sdk" and self.mode != "realtime":
+            raise ConfigError("mujoco_bridge.interface xs_sdk stands in for the robot's driver: it needs mode realtime")
         if not self.clock_period_s >= 0:
             raise ConfigError(f"mujoco_bridge.clock_period_s must be >= 0, got {self.clock_period_s}")
 

@@ -130,7 +130,10 @@ def build_widowx_spec(max_mesh_faces: int = 200) -> mujoco.MjSpec:
         joint.armature = 0.01
         joint.damping = [0.05, 0.0, 0.0]
         act = spec.add_actuator(name=f"{name}_velocity", target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
-        act.set_to_velocity(kv=8.0)
+        # the wrist links are so light that kv 8 over a 10 ms step overshoots once the force limit clamps
+        # (the implicit integrator does not see the clamp): their velocity chattered between the limits and
+        # the joint stuck, the motor pushing against its command at full force; kv 4 tracks smoothly
+        act.set_to_velocity(kv=4.0 if name in ("wrist_angle", "wrist_rotate") else 8.0)
         act.forcelimited = 1
         limit = {"waist": 10, "shoulder": 20, "elbow": 15, "wrist_angle": 5, "wrist_rotate": 1}[name]
         act.forcerange = [-limit, limit]
@@ -235,6 +238,10 @@ class WidowXCableEnv(MeldEnv[CableTask]):
         local = port_R.T @ (p - port_p)           # port frame: x into the switch, origin at the seat
         depth_from_face = local[0] + 2 * PORT_HALF[0] - 0.002
         return bool(depth_from_face >= self.seat_depth and abs(local[1]) < PORT_HALF[1] and abs(local[2]) < PORT_HALF[2])
+
+    def seated_port(self) -> int | None:
+        """The port the plug is seated in (any port, target or not), or None."""
+        return next((k for k in range(N_PORTS) if self.tip_in_port(k)), None)
 
     # ---- MeldEnv ---------------------------------------------------------------------------
     def _reset_sim(self, rng):

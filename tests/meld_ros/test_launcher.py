@@ -55,8 +55,6 @@ def test_graph_descriptions(tmp_path):
     with pytest.raises(GraphError, match="compose must be true or false"):
         build_graph("sim_meta_train", {"compose": "maybe"})
     assert [n.name for n in build_graph("widowx_meta_train", {"use_sim": "true"}) if n.main] == ["learner"]
-    with pytest.raises(GraphError, match="hardware"):
-        build_graph("widowx_meta_train", {"use_sim": "false"})
     with pytest.raises(GraphError, match="no argument"):
         build_graph("sim_meta_train", {"bogus": "1"})
     with pytest.raises(GraphError, match="unknown graph"):
