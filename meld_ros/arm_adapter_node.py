@@ -47,9 +47,9 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, Float64MultiArray, String
 from std_srvs.srv import Trigger
 
-from meld_core.config import ConfigError
 from meld_ros.hardware.arm_limits import WX250, at_home, homing_velocities, positions_in_order, safe_velocities
 from meld_ros.rosfree.safety import CommandError, EStop
+from meld_ros.runtime.arm_route import ArmRoute, joint_states_topic
 from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.runtime.node_params import ArmAdapterParams, declare
 from meld_ros.runtime.node_runtime import LATCHED, RELIABLE, entry_point, serve
@@ -64,14 +64,11 @@ class ArmAdapterNode(Node):
         self.p: ArmAdapterParams = declare(self, ArmAdapterParams)
         self.limits = WX250
         self._gripper: tuple[int, float] | None = None             # (steady ns, finger position), xs_sdk
+        self.route = ArmRoute(self, self.topics, self.p.driver, self.p.robot_name, self.p.arm_group, self.p.driver_topic)
+        self.driver_pub = self.route.publisher
         if self.p.driver == "xs_sdk":
             self._open_xs_sdk()
-        else:
-            self.driver_pub = self.topics.publisher(self, Float64MultiArray, self.p.driver_topic or
-                                                    "/arm_controller/commands", RELIABLE)
-            self._command_message = lambda v: Float64MultiArray(data=[float(x) for x in v])
-        joint_states = self.p.joint_states_topic or ("/joint_states" if self.p.driver == "ros2_control"
-                                                     else f"/{self.p.robot_name}/joint_states")
+        joint_states = joint_states_topic(self.p.driver, self.p.robot_name, self.p.joint_states_topic)
         self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
         self.topics.subscribe(self, JointState, joint_states, self._on_joint_state, RELIABLE)
         self.topics.subscribe(self, Bool, self.p.estop_topic, self._on_estop, RELIABLE)
@@ -87,17 +84,12 @@ class ArmAdapterNode(Node):
         self.create_timer(self.p.period_s, self._on_tick, clock=RosClock(clock_type=ClockType.STEADY_TIME))
 
     def _open_xs_sdk(self) -> None:
-        try:
-            from interbotix_xs_msgs.msg import JointGroupCommand, JointSingleCommand
-            from interbotix_xs_msgs.srv import OperatingModes
-        except ImportError:
-            raise ConfigError("arm_adapter.driver xs_sdk needs the interbotix_xs_msgs package: source the workspace "
-                              "with Interbotix's packages (or meld's install, which builds a stand-in)") from None
+        """The gripper's publisher, and velocity mode asked of the driver once it is up."""
+        from interbotix_xs_msgs.msg import JointSingleCommand
+        from interbotix_xs_msgs.srv import OperatingModes
+
         robot, group = self.p.robot_name, self.p.arm_group
-        topic = self.p.driver_topic or f"/{robot}/commands/joint_group"
-        self.driver_pub = self.topics.publisher(self, JointGroupCommand, topic, RELIABLE)
         self.gripper_pub = self.topics.publisher(self, JointSingleCommand, f"/{robot}/commands/joint_single", RELIABLE)
-        self._command_message = lambda v: JointGroupCommand(name=group, cmd=float32_within(v).tolist())
         self._grip = lambda: self.gripper_pub.publish(JointSingleCommand(name="gripper", cmd=-float(self.p.gripper_pwm)))
         modes = self.create_client(OperatingModes, f"/{robot}/set_operating_modes")
 
@@ -157,7 +149,7 @@ class ArmAdapterNode(Node):
         return safe_velocities(self._command[1], q, self.limits)
 
     def _send(self, velocities: np.ndarray) -> None:
-        self.driver_pub.publish(self._command_message(velocities))
+        self.route.send(velocities)
         self.sent += 1
 
     def _on_tick(self) -> None:
@@ -202,16 +194,6 @@ class ArmAdapterNode(Node):
         """The driver's last command is zero, acknowledged before the node goes."""
         self._send(np.zeros(len(self.limits.names)))
         self.driver_pub.wait_for_all_acked(Duration(seconds=SHUTDOWN_ACK_S))
-
-
-def float32_within(values: np.ndarray) -> np.ndarray:
-    """``values`` as float32 (xs_sdk's ``cmd``), rounded towards zero: plain rounding can land above a limit
-    (float32(pi) > pi) and the motors would get more than the limit the adapter enforced."""
-    v = np.asarray(values, dtype=np.float64)
-    out = v.astype(np.float32)
-    over = np.abs(out.astype(np.float64)) > np.abs(v)
-    out[over] = np.nextafter(out[over], np.float32(0))
-    return out
 
 
 NODE = ArmAdapterNode

@@ -71,16 +71,13 @@ class ResetRigNode(Node):
 
     # ---- the real rig -----------------------------------------------------------------
     def _open_rig(self) -> None:
-        from meld_ros.hardware.rig_motors import RigError, RigGeometry, RigMotors
+        from meld_ros.hardware.rig_motors import RigError, RigMotors
         from meld_sim_bridge.registry import make_env
 
         env = make_env(self.p.task_env)              # its task sets (built without rendering)
         self.tasks = {"train": list(env.train_tasks), "held_out": list(env.held_out_tasks)}
         env.close()
-        c = self.p.rail_center_mm
-        self.geometry = RigGeometry(rotary_id=self.p.rotary_id, rail_id=self.p.rail_id, gear_ratio=self.p.gear_ratio,
-                                    mm_per_turn=self.p.mm_per_turn, rail_range_mm=(c - 10.0, c + 10.0),
-                                    move_timeout_s=self.p.move_timeout_s, homing_speed=self.p.homing_speed)
+        self.geometry = rig_geometry(self.p)
         try:
             self.motors = RigMotors(self.p.dxl_port, self.p.dxl_baudrate, self.geometry)
             self.motors.open()
@@ -144,6 +141,15 @@ class ResetRigNode(Node):
     def on_shutdown(self) -> None:
         if self.motors is not None:
             self.motors.close()                  # torque off
+
+
+def rig_geometry(p: ResetRigParams):
+    """The rig's geometry from its parameters: the rail spans 2 cm about ``rail_center_mm``."""
+    from meld_ros.hardware.rig_motors import RigGeometry
+
+    c = p.rail_center_mm
+    return RigGeometry(rotary_id=p.rotary_id, rail_id=p.rail_id, gear_ratio=p.gear_ratio, mm_per_turn=p.mm_per_turn,
+                       rail_range_mm=(c - 10.0, c + 10.0), move_timeout_s=p.move_timeout_s, homing_speed=p.homing_speed)
 
 
 main = entry_point(ResetRigNode)
