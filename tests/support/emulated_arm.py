@@ -5,7 +5,8 @@
 - ``xs_sdk``: Interbotix's driver topics: ``interbotix_xs_msgs/JointGroupCommand`` (group "arm") on
   /wx250/commands/joint_group, joint states (with the fingers) on /wx250/joint_states,
   ``JointSingleCommand`` on /wx250/commands/joint_single (the gripper), the
-  ``/wx250/set_operating_modes`` service (the modes asked are kept in ``modes``).
+  ``/wx250/set_operating_modes`` and ``/wx250/torque_enable`` services (what was asked is kept in
+  ``modes`` and ``torque``).
 
 It integrates the velocities it receives into the joint states it publishes every 10 ms (while the test
 spins its node)."""
@@ -35,8 +36,13 @@ class EmulatedArm:
                                          lambda m: self._take(m.cmd) if m.name == "arm" else None, RELIABLE)
             ros_node.create_subscription(JointSingleCommand, "/wx250/commands/joint_single",
                                          lambda m: self.gripper.append((m.name, m.cmd)), RELIABLE)
+            from interbotix_xs_msgs.srv import TorqueEnable
+
             ros_node.create_service(OperatingModes, "/wx250/set_operating_modes",
                                     lambda req, res: self.modes.append((req.name, req.mode)) or res)
+            self.torque = []
+            ros_node.create_service(TorqueEnable, "/wx250/torque_enable",
+                                    lambda req, res: self.torque.append((req.name, req.enable)) or res)
         else:
             self.pub = ros_node.create_publisher(JointState, "/joint_states", RELIABLE)
             ros_node.create_subscription(Float64MultiArray, "/arm_controller/commands",
