@@ -9,8 +9,9 @@ likewise), so this node stands between the policy and the driver:
   state (``meld_ros.hardware.arm_limits.safe_velocities``: finite, one per
   joint, clamped to the velocity limit, zero towards a position limit, zero
   without a joint state newer than ``joint_state_timeout_s``);
-- a steady timer every ``period_s`` sends the driver the newest checked
-  command, or zero when it is older than ``command_timeout_s`` (a silent
+- a command that passes goes to the driver at once (a bad one: zero at once),
+  and a steady timer every ``period_s`` sends the driver the newest checked
+  command again, or zero when it is older than ``command_timeout_s`` (a silent
   policy), while the e-stop (``estop_topic``) is engaged, or while a bad
   command was the last one received;
 - ``~/home`` (std_srvs/Trigger) starts driving the arm to ``home_pose`` with
@@ -124,9 +125,11 @@ class ArmAdapterNode(Node):
         except CommandError as exc:
             self.refused += 1
             self._command = None                      # the arm stops: a bad command is not replaced by an old one
+            self._send(self._target())                # zero now, not at the next tick
             self.get_logger().warning(f"command refused, the arm gets zero: {exc}", throttle_duration_sec=2.0)
             return
         self._command = (time.monotonic_ns(), np.asarray(msg.data, dtype=np.float64))
+        self._send(self._target())                    # passed on now (the timer would add up to period_s)
 
     def _on_estop(self, msg: Bool) -> None:
         if msg.data and not self.estop.engaged:

@@ -12,7 +12,8 @@ camera drivers) and nothing of meld's own holding the rig's port:
   sent at the end, and on any failure;
 - reset rig: the rig's bus opens, both motors answer, the rail homes, a test
   task is reached (and the time it took), then the centre again; torque off;
-- insertion sensor: the link of ``link_interface`` can be read;
+- insertion sensor: the link of ``link_interface`` can be read, or the
+  managed switch answers for the rig's ports (``insertion_sensor: snmp``);
 - rig calibration: the calibration file the reward node reads is there and valid.
 
 It prints a table of what works and what to fix, and exits 0 only if all
@@ -20,9 +21,10 @@ passed. Settings come from params/graph.yaml (the ``arm_adapter``,
 ``reset_rig``, ``reward_sensing`` and ``opencv_camera`` sections), then
 ``params_file:=`` (the file given to the launch), then these keys:
 ``arm_driver``, ``robot_name``, ``cameras`` (comma-separated topics),
-``camera_rate``, ``dxl_port``, ``dxl_baudrate``, ``link_interface``,
-``sysfs_net``, ``calibration_file``, ``step_rad``, ``skip`` (comma-separated:
-cameras, arm, rig, sensor, calibration).
+``camera_rate``, ``dxl_port``, ``dxl_baudrate``, ``insertion_sensor``,
+``link_interface``, ``sysfs_net``, ``snmp_host``, ``snmp_port``,
+``calibration_file``, ``step_rad``, ``skip`` (comma-separated: cameras, arm,
+rig, sensor, calibration).
 """
 from __future__ import annotations
 
@@ -42,7 +44,9 @@ DEVICES = ("cameras", "arm", "rig", "sensor", "calibration")
 KEYS = {"arm_driver": ("arm_adapter", "driver"), "robot_name": ("arm_adapter", "robot_name"),
         "dxl_port": ("reset_rig", "dxl_port"), "dxl_baudrate": ("reset_rig", "dxl_baudrate"),
         "link_interface": ("reward_sensing", "link_interface"), "sysfs_net": ("reward_sensing", "sysfs_net"),
-        "calibration_file": ("reward_sensing", "calibration_file"), "camera_rate": ("opencv_camera", "framerate")}
+        "calibration_file": ("reward_sensing", "calibration_file"), "camera_rate": ("opencv_camera", "framerate"),
+        "insertion_sensor": ("reward_sensing", "insertion_sensor"), "snmp_host": ("reward_sensing", "snmp_host"),
+        "snmp_port": ("reward_sensing", "snmp_port")}
 EXTRA = {"cameras": ",".join(CAMERAS), "step_rad": "0.1", "skip": "", "params_file": ""}
 
 
@@ -63,7 +67,8 @@ def settings(argv: list[str]) -> tuple[dict, dict]:
             sections[s].update((data.get(s) or {}).get("ros__parameters") or {})
     for k, (s, name) in KEYS.items():
         if k in given:
-            sections[s][name] = yaml.safe_load(given[k]) if name in ("dxl_baudrate", "framerate") else given[k]
+            sections[s][name] = yaml.safe_load(given[k]) if name in ("dxl_baudrate", "framerate", "snmp_port") \
+                else given[k]
     extra = {k: given.get(k, v) for k, v in EXTRA.items()}
     unknown = set(filter(None, extra["skip"].split(","))) - set(DEVICES)
     if unknown:
@@ -207,7 +212,7 @@ def run_checks(argv: list[str]) -> list[Check]:
         checks.append(check_rig(rig.dxl_port, rig.dxl_baudrate, rig_geometry(rig), rig.rail_center_mm))
     reward = sections["reward_sensing"]
     if "sensor" not in skip:
-        checks.append(check_insertion_sensor(reward["link_interface"], reward["sysfs_net"]))
+        checks.append(check_insertion_sensor(reward))
     if "calibration" not in skip:
         checks.append(check_calibration(reward["calibration_file"]))
     return checks

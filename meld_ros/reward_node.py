@@ -11,7 +11,8 @@ stamp, from the newest joint state (``joint_states_topic``; forward
 kinematics to the plug tip), the rig state of the latest ``TaskState`` on
 ``task_topic`` (the rig driver's, whose stamp starts the episode) with the
 rig's calibration (``calibration_file``), and the insertion sensor
-(``insertion_sensor: link``, the plug's network link on ``link_interface``).
+(``insertion_sensor: link``, the plug's network link on ``link_interface``;
+``snmp``, the per-port link status of a managed switch: which port it is in).
 Steps 0..E of an episode get a reward, frames outside an episode none. A frame
 without a joint state newer than ``joint_state_timeout_s`` gets none either
 (logged, counted in ``dropped``).
@@ -60,8 +61,14 @@ class RewardNode(Node):
 
         try:
             calibration = RigCalibration.load(os.path.expanduser(self.p.calibration_file))
-            sensor = LinkSensor(self.p.link_interface, self.p.sysfs_net) if self.p.insertion_sensor == "link" \
-                else _NoSensor()
+            if self.p.insertion_sensor == "link":
+                sensor = LinkSensor(self.p.link_interface, self.p.sysfs_net)
+            elif self.p.insertion_sensor == "snmp":
+                from meld_ros.hardware.switch_ports import SwitchPortSensor
+                sensor = self._switch = SwitchPortSensor(self.p.snmp_host, self.p.snmp_if_indexes, self.p.snmp_port,
+                                                         self.p.snmp_community, self.p.snmp_period_s).start()
+            else:
+                sensor = _NoSensor()
         except (CalibrationError, SensorError) as exc:
             raise ConfigError(f"reward_sensing: {exc}") from None
         return InsertionReward(PlugKinematics(), calibration, sensor, env_class(self.p.task_env).episode_length)
@@ -112,6 +119,11 @@ class RewardNode(Node):
         out = Reward(dense=reading.dense, sparse=reading.sparse, success=reading.success, step=reading.step)
         out.header = msg.header
         self._publish(out)
+
+
+    def on_shutdown(self) -> None:
+        if getattr(self, "_switch", None) is not None:
+            self._switch.stop()
 
 
 class _NoSensor:

@@ -42,15 +42,25 @@ def check_rig(port: str, baudrate: int, geometry, centre_mm: float, test_angle_d
             pass
 
 
-def check_insertion_sensor(interface: str, sysfs: str) -> Check:
+def check_insertion_sensor(reward: dict) -> Check:
+    """The sensor of params/graph.yaml's reward_sensing section (``insertion_sensor``: link, snmp or none)."""
     from meld_ros.hardware.insertion_sensor import LinkSensor, SensorError
 
+    kind = reward["insertion_sensor"]
+    if kind == "none":
+        return Check("insertion sensor", True, "none configured (dense reward only: no success is ever sensed)")
     try:
-        up = LinkSensor(interface, sysfs).inserted()
+        if kind == "snmp":
+            from meld_ros.hardware.switch_ports import port_statuses
+            statuses = port_statuses(reward["snmp_host"], int(reward["snmp_port"]), reward["snmp_community"],
+                                     reward["snmp_if_indexes"])
+            up = [k for k, i in enumerate(reward["snmp_if_indexes"]) if statuses.get(i) == 1]
+            return Check("insertion sensor", True, f"switch {reward['snmp_host']}: rig ports up {up or 'none'}")
+        up = LinkSensor(reward["link_interface"], reward["sysfs_net"]).inserted()
     except SensorError as exc:
-        return Check("insertion sensor", False, str(exc), "set reward_sensing.link_interface to the interface the "
-                                                          "plug's cable is wired to")
-    return Check("insertion sensor", True, f"{interface}: link {'up (plug seated)' if up else 'down (plug out)'}")
+        return Check("insertion sensor", False, str(exc), "set reward_sensing.link_interface (link) or snmp_host, "
+                     "snmp_community and snmp_if_indexes (snmp) to your wiring")
+    return Check("insertion sensor", True, f"{reward['link_interface']}: link {'up (plug seated)' if up else 'down (plug out)'}")
 
 
 def check_calibration(path: str) -> Check:

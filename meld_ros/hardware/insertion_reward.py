@@ -10,7 +10,8 @@ the step's clock), from the newest joint positions q and the rig state
 ``inserted`` is the insertion sensor (``insertion_sensor.LinkSensor``: the
 plug's link is up); the sensor says *that* the plug is seated, forward
 kinematics says *which* port it is in (a plug in another port earns
-nothing, as in simulation). The step index counts observations from the
+nothing, as in simulation). A managed switch (``switch_ports.SwitchPortSensor``,
+SNMP) says which port itself: success_k = (seated_port == k*). The step index counts observations from the
 first one stamped at or after the episode's start (the rig's answer, when
 the task is up and the arm is home): step 0 is that reset frame, steps run to
 E, and after step E the episode is over (no reward until the next one). The
@@ -69,8 +70,11 @@ class InsertionReward:
         p, R = self.kinematics.tip_pose(joint_positions)
         port_p, port_R = self.calibration.port_pose(self.rig.rotation_deg, self.rig.translation_m, self.rig.port)
         dense = dense_insertion_reward(p, R, port_p, port_R, self.rotation_cost)
-        success = bool(self.sensor.inserted()) and \
-            self.calibration.nearest_port(p, self.rig.rotation_deg, self.rig.translation_m) == self.rig.port
+        if hasattr(self.sensor, "seated_port"):          # a managed switch says which port itself
+            success = self.sensor.seated_port() == self.rig.port
+        else:
+            success = bool(self.sensor.inserted()) and \
+                self.calibration.nearest_port(p, self.rig.rotation_deg, self.rig.translation_m) == self.rig.port
         reading = StepReward(self._next_step, dense, float(success), success)
         self._next_step += 1
         self._last_ns = ns

@@ -152,13 +152,22 @@ class RewardParams:
     insertion_sensor: str
     link_interface: str
     sysfs_net: str
+    snmp_host: str
+    snmp_port: int
+    snmp_community: str
+    snmp_if_indexes: tuple[int, ...]
+    snmp_period_s: float
     joint_state_timeout_s: float
 
     def __post_init__(self):
         if self.source not in ("sim", "hardware"):
             raise ConfigError(f"reward_sensing.source must be sim or hardware, got {self.source!r}")
-        if self.insertion_sensor not in ("link", "none"):
-            raise ConfigError(f"reward_sensing.insertion_sensor must be link or none, got {self.insertion_sensor!r}")
+        if self.insertion_sensor not in ("link", "snmp", "none"):
+            raise ConfigError(f"reward_sensing.insertion_sensor must be link, snmp or none, got {self.insertion_sensor!r}")
+        if self.insertion_sensor == "snmp" and not self.snmp_host:
+            raise ConfigError("reward_sensing.insertion_sensor snmp needs snmp_host (the managed switch's address)")
+        if not self.snmp_period_s > 0:
+            raise ConfigError(f"reward_sensing.snmp_period_s must be > 0, got {self.snmp_period_s}")
         if not self.joint_state_timeout_s > 0:
             raise ConfigError(f"reward_sensing.joint_state_timeout_s must be > 0, got {self.joint_state_timeout_s}")
 

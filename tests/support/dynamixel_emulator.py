@@ -18,6 +18,11 @@ Each motor moves in simulated time: in velocity mode (1) at its goal velocity
 its profile velocity (or ``default_speed``), and never past its end stops
 (``min_stop``, ``max_stop`` in ticks, 4096 per turn), where it stalls. A motor
 can be made to stop answering (``silence``), as one whose cable came loose.
+
+With ``baudrate`` the bus takes the time a real one does: each answer comes
+after the instruction's and the status packet's bytes at that rate (10 bits
+a byte) and the motor's return delay (``RETURN_DELAY_S``, the X-series'
+default 250 x 2 us); without it, at once.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ ADDRESSES = {0: (2, False), 6: (1, False), 7: (1, False), 11: (1, False), 20: (4
              70: (1, False), 104: (4, True), 112: (4, False), 116: (4, True), 122: (1, False), 128: (4, True),
              132: (4, True)}
 MODEL_XM430_W350 = 1020
+RETURN_DELAY_S = 500e-6
 RPM_PER_UNIT = 0.229
 TICKS_PER_TURN = 4096
 
@@ -149,13 +155,14 @@ class DynamixelBus:
     process the SDK's reading loop and the emulator would share one interpreter lock, and under load an
     answer could come later than the SDK waits. ``motor(id)`` returns a snapshot of a motor's state."""
 
-    def __init__(self, motors: list[EmulatedMotor]):
+    def __init__(self, motors: list[EmulatedMotor], baudrate: int | None = None):
         import multiprocessing
 
         # spawned, not forked: a fork of a test process running DDS threads may inherit a held lock
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=({m.motor_id: m for m in motors}, child), daemon=True)
+        self._process = ctx.Process(target=_serve, args=({m.motor_id: m for m in motors}, child, baudrate),
+                                    daemon=True)
         self.port = ""
 
     def __enter__(self) -> "DynamixelBus":
@@ -183,7 +190,7 @@ class DynamixelBus:
         return self._conn.recv()
 
 
-def _serve(motors: dict, control) -> None:
+def _serve(motors: dict, control, baudrate: int | None = None) -> None:
     """The bus's process: open a pseudo-terminal, tell the test its device path, then answer packets on it
     and the test's requests on ``control``."""
     master, slave = pty.openpty()
@@ -224,6 +231,8 @@ def _serve(motors: dict, control) -> None:
             del buf[:end]
             reply = _answer(motors, raw)
             if reply is not None:
+                if baudrate:                                  # the wire: both packets' bits, the return delay
+                    time.sleep((len(raw) + len(reply)) * 10.0 / baudrate + RETURN_DELAY_S)
                 os.write(master, reply)
 
 
