@@ -56,6 +56,7 @@ from meld_ros.runtime.node_params import ArmAdapterParams, declare
 from meld_ros.runtime.node_runtime import LATCHED, RELIABLE, entry_point, serve
 
 SHUTDOWN_ACK_S = 1.0
+QUIET_DRIVER_S = 2.0          # no joint state for this long: a warning (throttled) that the driver is silent
 
 
 class ArmAdapterNode(Node):
@@ -69,7 +70,7 @@ class ArmAdapterNode(Node):
         self.driver_pub = self.route.publisher
         if self.p.driver == "xs_sdk":
             self._open_xs_sdk()
-        joint_states = joint_states_topic(self.p.driver, self.p.robot_name, self.p.joint_states_topic)
+        self.joint_states = joint_states = joint_states_topic(self.p.driver, self.p.robot_name, self.p.joint_states_topic)
         self.topics.subscribe(self, Float64MultiArray, self.p.command_topic, self._on_command, RELIABLE)
         self.topics.subscribe(self, JointState, joint_states, self._on_joint_state, RELIABLE)
         self.topics.subscribe(self, Bool, self.p.estop_topic, self._on_estop, RELIABLE)
@@ -80,6 +81,7 @@ class ArmAdapterNode(Node):
         self._positions: tuple[int, np.ndarray] | None = None     # (steady ns, joint positions in limits' order)
         self._homing = False
         self._home_deadline = 0.0
+        self._started_ns = time.monotonic_ns()
         self.sent = 0
         self.refused = 0
         self.create_timer(self.p.period_s, self._on_tick, clock=RosClock(clock_type=ClockType.STEADY_TIME))
@@ -158,6 +160,10 @@ class ArmAdapterNode(Node):
     def _on_tick(self) -> None:
         if self._homing:
             self._check_homing()
+        last = self._positions[0] if self._positions is not None else self._started_ns
+        if time.monotonic_ns() - last > QUIET_DRIVER_S * 1e9:
+            self.get_logger().warning(f"no joint states on {self.joint_states} for {QUIET_DRIVER_S:g} s: the arm gets "
+                                      f"zero (is its {self.p.driver} driver running?)", throttle_duration_sec=10.0)
         self._send(self._target())
 
     def _on_home(self, request, response):

@@ -27,8 +27,9 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   devices ``scene_camera`` / ``wrist_camera``, on ``/camera/{scene,wrist}/image_raw``),
   the arm driver of ``arm_driver`` (``xs_sdk``: Interbotix's, with
   params/xs_sdk_modes.yaml; ``ros2_control``: the ``arm_controller``
-  velocity controller spawned into a running controller manager) unless
-  ``start_arm_driver:=false``, the arm adapter (joint limits, time-outs,
+  velocity controller spawned into a running controller manager) when
+  ``start_arm_driver`` is true (``auto``, the default: when its package is
+  installed; otherwise it is brought up elsewhere), the arm adapter (joint limits, time-outs,
   homing), the rig's Dynamixel driver, reward sensing from the joint states,
   the rig calibration and the insertion sensor, camera fusion sampling the
   newest frames at the control rate, and the rest of the graph unchanged.
@@ -133,12 +134,14 @@ ARGUMENTS = {
                          "reward_input": "", "params_file": "", "compose": "true", "sim_mode": "lockstep", "run_id": ""},
 }
 #: the real robot's arguments (widowx graphs; used with use_sim:=false)
-HARDWARE_ARGUMENTS = {"arm_driver": "xs_sdk", "start_arm_driver": "true", "robot_name": "wx250",
+HARDWARE_ARGUMENTS = {"arm_driver": "xs_sdk", "start_arm_driver": "auto", "robot_name": "wx250",
                       "camera_driver": "auto", "scene_camera": "/dev/video_scene", "wrist_camera": "/dev/video_wrist"}
 for _g in ("widowx_meta_train", "widowx_meta_test"):
     ARGUMENTS[_g].update(HARDWARE_ARGUMENTS)
 
 CAMERA_DRIVERS = ("usb_cam", "v4l2_camera", "opencv")
+#: the package whose presence ``start_arm_driver:=auto`` looks for
+ARM_DRIVER_PACKAGES = {"xs_sdk": "interbotix_xs_sdk", "ros2_control": "controller_manager"}
 
 
 def installed(package: str) -> bool:
@@ -239,7 +242,10 @@ def hardware_nodes(args: dict, env: str, cameras: list[str], run: dict, blind: d
     if not robot.replace("_", "").isalnum():
         raise GraphError(f"robot_name must be a plain name (letters, digits, _), got {robot!r}")
     nodes = camera_nodes(args["camera_driver"], {"scene": args["scene_camera"], "wrist": args["wrist_camera"]})
-    if _truthy(args["start_arm_driver"], "start_arm_driver"):
+    start = args["start_arm_driver"]
+    if start == "auto":             # ours to start where its packages are installed; else it runs elsewhere
+        start = "true" if installed(ARM_DRIVER_PACKAGES[arm]) else "false"
+    if _truthy(start, "start_arm_driver (or auto)"):
         nodes.append(arm_driver_node(arm, robot))
     joint_states = f"/{robot}/joint_states" if arm == "xs_sdk" else "/joint_states"
     control_period = env_class(env).control_period

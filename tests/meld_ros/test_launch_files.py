@@ -63,6 +63,8 @@ class _Node(_Action):
         cmd = [executable_in_package(k["executable"], k["package"]), *k.get("arguments", []), "--ros-args"]
         if k.get("name"):
             cmd += ["-r", f"__node:={k['name']}"]
+        if k.get("namespace"):
+            cmd += ["-r", f"__ns:={'/' + k['namespace'].lstrip('/')}"]
         for p in k.get("parameters", []):
             if isinstance(p, dict):                       # launch_ros writes a dict to a parameter file
                 fd, path = tempfile.mkstemp(prefix="launch_params_")
@@ -135,6 +137,32 @@ def test_launch_file_declares_the_graph(launch_api, graph):
     sections = yaml.safe_load(Path(loop.kwargs["parameters"][1]).read_text())
     assert set(sections) == {"mujoco_bridge", "camera_fusion", "reward_sensing", "belief", "policy"}
     assert sections["belief"]["ros__parameters"]["use_sim_time"] is True
+
+
+@pytest.mark.parametrize("graph", ["widowx_meta_train", "widowx_meta_test"])
+def test_launch_file_starts_the_real_robots_graph(launch_api, graph):
+    """use_sim:=false: camera drivers in their namespaces, the arm adapter, the rig's Dynamixel driver, reward
+    sensing from hardware; every meld executable installed; another package's driver by its own name."""
+    _, nodes = _nodes(graph, use_sim="false", start_arm_driver="false", camera_driver="opencv", compose="false")
+    by = {n.kwargs["name"]: n for n in nodes}
+    assert set(by) == {"scene_camera", "wrist_camera", "arm_adapter", "camera_fusion", "reward_sensing", "belief",
+                       "policy", "reset_rig", "learner"}
+    assert by["scene_camera"].kwargs["executable"] == "opencv_camera"
+    assert by["scene_camera"].kwargs["namespace"] == "/camera/scene"
+    assert "__ns:=/camera/wrist" in by["wrist_camera"].command()
+    for n in nodes:
+        assert os.access(n.command()[0], os.X_OK)
+    assert by["reset_rig"].kwargs["parameters"][-1]["driver"] == "dynamixel"
+    assert by["reward_sensing"].kwargs["parameters"][-1]["source"] == "hardware"
+    _, nodes = _nodes(graph, use_sim="false", start_arm_driver="false", camera_driver="usb_cam", compose="true")
+    cams = [n for n in nodes if n.kwargs["package"] == "usb_cam"]
+    assert [n.kwargs["executable"] for n in cams] == ["usb_cam_node_exe"] * 2
+    assert cams[0].kwargs["parameters"][-1]["video_device"] == "/dev/video_scene"
+    from ament_index_python.packages import PackageNotFoundError
+    with pytest.raises(PackageNotFoundError, match="usb_cam"):    # not installed here: launch says so
+        cams[0].command()
+    loop = next(n for n in nodes if n.kwargs["executable"] == "control_loop")
+    assert loop.kwargs["arguments"] == ["camera_fusion_node", "reward_node", "belief_node", "policy_node"]
 
 
 def test_every_launched_executable_is_installed_and_executable(launch_api):

@@ -45,7 +45,9 @@ def test_the_hardware_graph_is_the_simulation_graph_with_drivers():
                                               "camera_driver": "none", "compose": "false"})
     assert [s for s in ros2c if s.name == "reward_sensing"][0].parameters["joint_states_topic"] == "/joint_states"
     with pytest.raises(GraphError, match="interbotix_xsarm_control"):        # not installed here: said clearly
-        build_graph("widowx_meta_train", {"use_sim": "false"})
+        build_graph("widowx_meta_train", {"use_sim": "false", "start_arm_driver": "true"})
+    auto = build_graph("widowx_meta_train", {"use_sim": "false", "camera_driver": "none", "compose": "false"})
+    assert "xs_sdk" not in [s.name for s in auto]          # auto: not installed here, so it runs elsewhere
     with pytest.raises(GraphError, match="arm_driver must be"):
         build_graph("widowx_meta_train", {"arm_driver": "can_bus", "start_arm_driver": "false"})
     with pytest.raises(GraphError, match="camera_driver"):
