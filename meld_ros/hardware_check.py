@@ -36,7 +36,8 @@ import numpy as np
 import yaml
 
 from meld_core.config import ConfigError, build_dataclass
-from meld_ros.graph import CAMERAS
+from meld_ros.graph import CAMERAS, GraphError
+from meld_ros.launcher import parse_arguments
 from meld_ros.hardware.device_checks import Check, check_calibration, check_insertion_sensor, check_rig, table
 from meld_ros.runtime.node_params import ResetRigParams, defaults
 
@@ -52,14 +53,13 @@ EXTRA = {"cameras": ",".join(CAMERAS), "step_rad": "0.1", "skip": "", "params_fi
 
 def settings(argv: list[str]) -> tuple[dict, dict]:
     """(sections of graph.yaml with params_file and the keys applied, the other keys)."""
-    given = {}
-    for a in argv:
-        if ":=" not in a:
-            raise ConfigError(f"arguments look like key:=value, got {a!r}")
-        k, v = a.split(":=", 1)
-        if k not in KEYS and k not in EXTRA:
-            raise ConfigError(f"hardware-check has no key {k!r}; keys: {sorted([*KEYS, *EXTRA])}")
-        given[k] = v
+    try:
+        given = parse_arguments(argv)
+    except GraphError as exc:
+        raise ConfigError(str(exc)) from None
+    unknown = sorted(set(given) - set(KEYS) - set(EXTRA))
+    if unknown:
+        raise ConfigError(f"hardware-check has no key {unknown[0]!r}; keys: {sorted([*KEYS, *EXTRA])}")
     sections = {s: defaults(s) for s in ("arm_adapter", "reset_rig", "reward_sensing", "opencv_camera")}
     if given.get("params_file"):
         data = yaml.safe_load(Path(given["params_file"]).read_text()) or {}
