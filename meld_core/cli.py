@@ -1,6 +1,6 @@
 """The ``meld`` command line (no ROS needed).
 
-    meld train --env point2d --profile cpu --run-dir runs/x [--set train.iterations=50 ...]
+    meld train --env point2d --profile cpu --run-dir runs/x [--set train.iterations=50 ...] [--from-bags DIR]
     meld meta-test --run-dir runs/x [--trials-per-task 3]
 
 (``./meld demo`` is the node graph's demo, ``meld_ros/demo.py``.)
@@ -29,8 +29,9 @@ def _reporter(args):
     return ProgressReporter(sys.stderr, mode="log" if args.no_progress else None)
 
 
-def _train(args) -> dict:
+def _train(args, bag_trials=None) -> dict:
     from meld_core.meta_train import MetaTrainer
+    from meld_core.task_spec import simulated_task_spec
 
     overrides = list(args.set or [])
     if args.env:
@@ -41,7 +42,13 @@ def _train(args) -> dict:
         raise CheckpointError(f"{run_dir} already holds a run; choose another --run-dir or drop --fresh to resume it")
     stop, report = StopRequest(), _reporter(args)
     stop_on_signals(stop)
-    trainer = MetaTrainer(cfg, run_dir, resume=True, stop=stop, on_progress=None if args.no_progress else report)
+    initial = None
+    if args.from_bags and not (run_dir / CHECKPOINT_FILE).exists():
+        t = cfg.train
+        initial = bag_trials(args.from_bags, simulated_task_spec(t.env, t.env_kwargs, t.episodes_per_trial))
+        print(f"{len(initial)} training trial(s) from the bags in {', '.join(args.from_bags)} start the replay")
+    trainer = MetaTrainer(cfg, run_dir, resume=True, stop=stop, on_progress=None if args.no_progress else report,
+                          initial_trials=initial)
     if trainer.resumed:
         print(f"resuming {run_dir} at iteration {trainer.progress.iteration} ({trainer.progress.env_steps} env steps)")
     try:
@@ -76,7 +83,9 @@ def _print_result(title: str, result: dict) -> None:
         print(f"  episode {e + 1}: success {s * 100:5.1f}%   mean dense return {r:8.2f}")
 
 
-def main(argv=None) -> int:
+def main(argv=None, bag_trials=None) -> int:
+    """``bag_trials(dirs, spec) -> [Trial]``: how ``--from-bags`` reads bags (given by meld_ros, which reads
+    them; this module stays free of ROS)."""
     p = argparse.ArgumentParser(prog="meld", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -87,6 +96,8 @@ def main(argv=None) -> int:
     t.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a parameter")
     t.add_argument("--fresh", action="store_true", help="fail instead of resuming an existing run")
     t.add_argument("--no-progress", action="store_true", help="no progress line")
+    t.add_argument("--from-bags", action="append", metavar="DIR", help="a new run's replay starts with the training "
+                   "trials recorded in these bags (record:=true); read by the ROS side: ./meld train --from-bags")
 
     m = sub.add_parser("meta-test", help="meta-test a trained run on the held-out tasks (Algorithm 2)")
     m.add_argument("--run-dir", required=True)
@@ -98,7 +109,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         if args.cmd == "train":
-            _train(args)
+            if args.from_bags and bag_trials is None:
+                raise ConfigError("--from-bags: bags are read by the ROS side; run it as ./meld train --from-bags ...")
+            _train(args, bag_trials)
         else:
             _meta_test(args)
     except (ConfigError, CheckpointError, ValueError) as exc:

@@ -82,7 +82,7 @@ class MetaTrainer:
 
     def __init__(self, cfg: MeldConfig, run_dir: str | Path, resume: bool = True, *,
                  source: TrialSource | None = None, stop: StopRequest | None = None, on_progress=None,
-                 on_new_weights=None):
+                 on_new_weights=None, initial_trials=None):
         self.cfg = cfg
         self.stop = stop or StopRequest()
         self.on_progress = on_progress or (lambda status: None)
@@ -106,6 +106,8 @@ class MetaTrainer:
             self.load(self.run_dir)
         elif t.init_replay_from:
             self._seed_replay(Path(t.init_replay_from))
+        if initial_trials is not None and not self.resumed:
+            self._add_initial_trials(initial_trials)
 
     # ---- data ------------------------------------------------------------------------
     def _seed_replay(self, other_run: Path) -> None:
@@ -119,6 +121,17 @@ class MetaTrainer:
                                   f"{len(other.tasks)} tasks; this run needs {self.spec.trial_length} on "
                                   f"{len(self.replay.tasks)}")
         for trial in other.iter_trials():
+            self.replay.add(trial)
+
+    def _add_initial_trials(self, trials) -> None:
+        """A new run's replay seeded with ``trials`` (e.g. read back from a robot's bags); each is checked
+        against this run's task count and trial shape (ValueError naming the first that does not fit)."""
+        for k, trial in enumerate(trials):
+            if trial.actions.shape != (self.spec.trial_length, self.spec.action_dim) or \
+                    trial.images.shape[1:3] != tuple(self.spec.image_shape):
+                raise ValueError(f"initial trial {k}: {trial.actions.shape[0]} steps of {trial.actions.shape[1]} "
+                                 f"actions, images {trial.images.shape[1:]}; this run needs "
+                                 f"{self.spec.trial_length} x {self.spec.action_dim}, {self.spec.image_shape}")
             self.replay.add(trial)
 
     def collect(self, n_trials: int, random_policy: bool, phase: str | None = None) -> list[Trial]:

@@ -46,6 +46,11 @@ the learner names its weights messages with it and the belief and policy
 nodes ignore any other run's, so two graphs on one ROS domain cannot load each
 other's weights (``meld launch`` also gives each graph a domain of its own).
 
+Every graph takes ``record`` (default false: the recorder writes the graph's
+topics to rosbag2-compatible MCAP bags in ``<run_dir>/bags``; the camera
+topics too with ``record_cameras``) and ``foxglove`` (default false: a
+live-view server for Foxglove on ``foxglove_port``, 8766).
+
 Every graph takes ``compose`` (default true): camera fusion, reward sensing,
 belief and policy, and in simulation the MuJoCo bridge with them (as
 gz_ros2_control runs the controllers inside the simulator), run composed in
@@ -138,6 +143,10 @@ HARDWARE_ARGUMENTS = {"arm_driver": "xs_sdk", "start_arm_driver": "auto", "robot
                       "camera_driver": "auto", "scene_camera": "/dev/video_scene", "wrist_camera": "/dev/video_wrist"}
 for _g in ("widowx_meta_train", "widowx_meta_test"):
     ARGUMENTS[_g].update(HARDWARE_ARGUMENTS)
+#: every graph's operating arguments: a bag of its topics, the live view
+OPERATING_ARGUMENTS = {"record": "false", "record_cameras": "false", "foxglove": "false", "foxglove_port": "8766"}
+for _g in ARGUMENTS:
+    ARGUMENTS[_g].update(OPERATING_ARGUMENTS)
 
 CAMERA_DRIVERS = ("usb_cam", "v4l2_camera", "opencv")
 #: the package whose presence ``start_arm_driver:=auto`` looks for
@@ -231,7 +240,32 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
             "results_dir": args["results_dir"], **sim_time, **run, **blind}, main=True))
+    extra = operating_nodes(graph, args, sim_time)
+    if any(n.name == "recorder" for n in extra):          # the learner's first trial waits for the recorder
+        nodes = [NodeSpec(n.name, n.module, {**n.parameters, "wait_for_recorder": True}, n.main) if n.name == "learner"
+                 else n for n in nodes]
+    nodes += extra
     return compose(nodes) if composed else nodes
+
+
+def operating_nodes(graph: str, args: dict, sim_time: dict) -> list[NodeSpec]:
+    """``record:=true``: the recorder, its bags in the run directory (meta-test: beside the checkpoint's
+    results); ``foxglove:=true``: the live view on ``foxglove_port``."""
+    nodes = []
+    if _truthy(args["record"], "record"):
+        if graph.endswith("meta_train"):
+            where = f"{args['run_dir']}/bags"
+        else:
+            where = f"{args['results_dir']}/bags" if args["results_dir"] else \
+                f"{str(args['checkpoint']).rstrip('/')}_meta_test/bags"
+        nodes.append(NodeSpec("recorder", "recorder_node", {
+            "directory": where, "cameras": _truthy(args["record_cameras"], "record_cameras")}))
+    if _truthy(args["foxglove"], "foxglove"):
+        port = str(args["foxglove_port"])
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise GraphError(f"foxglove_port must be a port number, got {port!r}")
+        nodes.append(NodeSpec("live_view", "live_view_node", {"port": int(port), **sim_time}))
+    return nodes
 
 
 def hardware_nodes(args: dict, env: str, cameras: list[str], run: dict, blind: dict) -> list[NodeSpec]:

@@ -64,6 +64,8 @@ from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble
 from meld_ros.srv import SetTask
 
 KEEP_WEIGHT_FILES = 3
+RECORDER_WAIT_S = 60.0
+TASK_TOPIC = "/meld/task"          # the reset rig's TaskState (recorded: it delimits episodes in a bag)
 
 
 def meta_test_dir(run_dir: str, results_dir: str = "") -> Path:
@@ -122,6 +124,8 @@ class LearnerNode(Node):
         self._episode: EpisodeRecorder | None = None
         self._done = threading.Event()
         self._policy_mode: dict | None = None     # how the policy node was last set to act (_set_policy)
+        self._attempts = 0                        # trial attempts run (each names its episodes' TaskStates)
+        self._recorder_ready = False
         self.spinner: threading.Thread | None = None      # the executor's thread (main() sets it)
         self.update_pub = self.topics.publisher(self, ModelUpdate, self.p.model_update_topic, WEIGHTS)
         self.topics.subscribe(self, Image, self.p.observation_topic, self._on_image, RECORDED)
@@ -199,8 +203,24 @@ class LearnerNode(Node):
                 self.get_logger().warning(f"{exc}; running the trial again ({len(failures)} of "
                                           f"{self.p.trial_retries} retries)")
 
+    def _wait_for_recorder(self) -> None:
+        """With ``wait_for_recorder`` (record:=true), the first trial waits until the recorder subscribes to
+        the topics a trial is made of: a bag that missed the first trials would not give them back."""
+        topics = (self.p.observation_topic, self.p.reward_topic, self.p.action_topic, TASK_TOPIC)
+        end = time.monotonic() + RECORDER_WAIT_S
+        while not all(any(s.node_name == "recorder" for s in self.get_subscriptions_info_by_topic(t)) for t in topics):
+            if self.stop.wait(0.1):
+                raise Interrupted(self.stop.reason)
+            if time.monotonic() > end:
+                raise TrialError(f"record:=true, but the recorder did not subscribe to {', '.join(topics)} within "
+                                 f"{RECORDER_WAIT_S:.0f} s (its log says why)")
+        self._recorder_ready = True
+
     def _run_trial_once(self, task_set: str, task_index: int, seed: int, mode: str):
+        if self.p.wait_for_recorder and not self._recorder_ready:
+            self._wait_for_recorder()
         spec = self.spec
+        self._attempts = (self._attempts + 1) % 2**32        # names this attempt's episodes in /meld/task (bags)
         self._set_policy(mode)
         self._call(self.belief_reset, Trigger.Request(), "belief reset")
         episodes = []
@@ -210,7 +230,8 @@ class LearnerNode(Node):
                                                 action_dim=spec.action_dim, image_shape=(*spec.image_shape, 3))
                 self._done.clear()
             try:
-                request = SetTask.Request(task_id=task_index, task_set=task_set, seed=seed + e, home_arm=True)
+                request = SetTask.Request(task_id=task_index, task_set=task_set, seed=seed + e, home_arm=True,
+                                          trial=self._attempts, episode=e)
                 start_ns = ns_of(self._call(self.set_task, request, "set task").state.header.stamp)
                 with self._lock:
                     self._episode.begin(start_ns)

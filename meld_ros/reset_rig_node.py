@@ -65,6 +65,7 @@ class ResetRigNode(Node):
             return response
         state = result.state
         state.phase = "running"
+        state.trial, state.episode = request.trial, request.episode
         self.state_pub.publish(state)
         response.success, response.state = True, state
         return response
@@ -132,7 +133,7 @@ class ResetRigNode(Node):
                 return response
         state = TaskState(task_id=request.task_id if request.task_set != "manual" else -1, task_set=request.task_set,
                           rig_rotation_deg=float(rotation), rig_translation_m=float(translation), port=int(port),
-                          phase="running")
+                          phase="running", trial=request.trial, episode=request.episode)
         state.header.stamp = self.get_clock().now().to_msg()
         self.state_pub.publish(state)
         response.success, response.state = True, state

@@ -268,6 +268,7 @@ class LearnerParams:
     policy_node: str
     episode_timeout_s: float
     trial_retries: int
+    wait_for_recorder: bool
 
     def __post_init__(self):
         if self.trial_retries < 0:
@@ -282,6 +283,31 @@ class LearnerParams:
         if not isinstance(value, list):
             raise ConfigError(f"learner.overrides must be a YAML list of section.key=value, got {self.overrides!r}")
         return [str(v) for v in value] + ([f"train.env={self.env}"] if self.env else [])
+
+
+@dataclass(frozen=True)
+class RecorderParams:
+    directory: str
+    name: str
+    topics: tuple[str, ...]
+    cameras: bool
+    camera_topics: tuple[str, ...]
+    split_size_mb: float
+    split_duration_s: float
+    min_free_mb: float
+    discovery_period_s: float
+    report_period_s: float
+
+    def __post_init__(self):
+        for name in ("discovery_period_s", "report_period_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"recorder.{name} must be > 0, got {getattr(self, name)}")
+        for name in ("split_size_mb", "split_duration_s", "min_free_mb"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"recorder.{name} must be >= 0, got {getattr(self, name)}")
+
+    def bag_directory(self) -> Path:
+        return Path(self.directory).expanduser()
 
 
 def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
@@ -330,5 +356,5 @@ def declare(node, cls, section: str | None = None, dynamic: tuple[str, ...] = ()
     return typed
 
 
-__all__ = ["ArmAdapterParams", "BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "PolicyParams", "ResetRigParams",
-           "RewardParams", "declare", "defaults"]
+__all__ = ["ArmAdapterParams", "BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "PolicyParams",
+           "RecorderParams", "ResetRigParams", "RewardParams", "declare", "defaults"]

@@ -1,0 +1,98 @@
+"""Training trials read back from recorded bags (no ROS here).
+
+A graph recorded with ``record:=true`` holds, per episode, the rig's
+``/meld/task`` (a ``TaskState`` stamped at the episode's reset frame, with
+the learner's trial attempt and the episode's index in it) and the frames'
+``/meld/observation``, ``/meld/reward`` and ``/meld/action``, each stamped
+with its frame. ``trials_from_bags`` lays them out as the learner does, with
+the learner's own code (``rosfree.recorder``: an episode is the chain of
+frames from its reset, a trial its episodes in order): each training-task
+trial whose episodes all completed becomes a ``Trial`` of the replay, so data
+recorded on the robot is never lost to a crash or a code change. Messages are
+read with ``rosbags`` (its reader and CDR deserializer; no ROS install needed).
+Held-out (evaluation, meta-test) trials are not training data and are skipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from meld_core.replay import Trial
+from meld_ros.rosfree.images import ImageError, image_to_array
+from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
+
+TOPICS = ("/meld/task", "/meld/observation", "/meld/reward", "/meld/action")
+REWARD_LIMIT = 1e6                  # meld_ros/Reward's MAX_ABS
+
+
+def _ns(stamp) -> int:
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def bag_directories(paths) -> list[Path]:
+    """Every bag (a directory with metadata.yaml) in or under ``paths``, in order."""
+    out = []
+    for p in map(Path, paths):
+        if (p / "metadata.yaml").exists():
+            out.append(p)
+        else:
+            out += sorted(d.parent for d in p.rglob("metadata.yaml"))
+    if not out:
+        raise FileNotFoundError(f"no bag (a directory with metadata.yaml) in {[str(p) for p in paths]}")
+    return out
+
+
+def read_messages(paths) -> dict[str, list]:
+    """topic -> its messages (deserialized), in the order recorded, from every bag under ``paths``."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+
+    out = {t: [] for t in TOPICS}
+    with AnyReader(bag_directories(paths), default_typestore=get_typestore(Stores.EMPTY)) as reader:
+        connections = [c for c in reader.connections if c.topic in TOPICS]
+        for connection, _t, raw in reader.messages(connections=connections):
+            out[connection.topic].append(reader.deserialize(raw, connection.msgtype))
+    return out
+
+
+def trials_from_bags(paths, episode_length: int, episodes_per_trial: int, action_dim: int,
+                     image_shape: tuple[int, int, int]) -> list[Trial]:
+    messages = read_messages(paths)
+    starts = sorted(((_ns(m.header.stamp), m) for m in messages["/meld/task"]
+                     if m.phase == "running" and m.task_set == "train"), key=lambda x: x[0])
+    episodes = []                       # (task state, arrays) of every complete episode
+    for k, (start, state) in enumerate(starts):
+        end = starts[k + 1][0] if k + 1 < len(starts) else None
+        rec = EpisodeRecorder(episode_length, start, reward_limit=REWARD_LIMIT, action_dim=action_dim,
+                              image_shape=image_shape)
+
+        def within(m):
+            ns = _ns(m.header.stamp)
+            return ns >= start and (end is None or ns < end)
+
+        for m in filter(within, messages["/meld/observation"]):
+            try:
+                rec.add_image(_ns(m.header.stamp), image_to_array(m))
+            except ImageError:
+                continue
+        for m in filter(within, messages["/meld/reward"]):
+            rec.add_reward(_ns(m.header.stamp), m.step, m.dense, m.sparse, m.success)
+        for m in filter(within, messages["/meld/action"]):
+            rec.add_action(_ns(m.header.stamp), np.asarray(m.normalized))
+        if rec.complete():
+            try:
+                episodes.append((state, rec.arrays()))
+            except EpisodeUnusable:
+                continue
+    trials, run = [], []
+    for state, arrays in episodes:      # a trial: episodes 0..n-1 of one attempt, in order
+        if state.episode == 0 or not run or state.trial != run[-1][0].trial or state.episode != run[-1][0].episode + 1:
+            run = []
+            if state.episode != 0:
+                continue
+        run.append((state, arrays))
+        if len(run) == episodes_per_trial:
+            trials.append(assemble_trial(int(state.task_id), [a for _, a in run]))
+            run = []
+    return trials
