@@ -188,9 +188,10 @@ def latency(env: str, weights: Path, frames: int, factor: float, stages: bool, a
     return lat
 
 
-def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) -> float:
-    """Control steps per second through the graph, recorded here as the learner records them."""
-    g = Supervisor(_nodes(env, weights, "lockstep", 1.0, arm, onnx), out=Quiet())
+def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool, extra: tuple = ()) -> float:
+    """Control steps per second through the graph, recorded here as the learner records them; ``extra``: more
+    nodes in the graph (the recorder)."""
+    g = Supervisor(_nodes(env, weights, "lockstep", 1.0, arm, onnx) + list(extra), out=Quiet())
     g.start()
     node = rclpy.create_node("graph_speed_lockstep")
     from meld_sim_bridge.registry import make_env
@@ -237,6 +238,11 @@ def lockstep_rate(env: str, weights: Path, episodes: int, arm: str, onnx: bool) 
 
     try:
         _discovered(node, ["/meld/observation", "/meld/reward", "/meld/action"])
+        for spec in extra:             # an extra node that records: timed once it has subscribed
+            end = time.monotonic() + 60
+            while not all(any(i.node_name == spec.name for i in node.get_subscriptions_info_by_topic(t))
+                          for t in ("/meld/observation", "/meld/action")) and time.monotonic() < end:
+                executor.spin_once(timeout_sec=0.1)
         episode(0)                                        # warm-up
         t0 = time.monotonic()
         for e in range(1, episodes + 1):

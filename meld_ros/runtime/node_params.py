@@ -296,10 +296,11 @@ class RecorderParams:
     split_duration_s: float
     min_free_mb: float
     discovery_period_s: float
+    drain_period_s: float
     report_period_s: float
 
     def __post_init__(self):
-        for name in ("discovery_period_s", "report_period_s"):
+        for name in ("discovery_period_s", "drain_period_s", "report_period_s"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"recorder.{name} must be > 0, got {getattr(self, name)}")
         for name in ("split_size_mb", "split_duration_s", "min_free_mb"):
