@@ -311,6 +311,19 @@ class RecorderParams:
         return Path(self.directory).expanduser()
 
 
+@dataclass(frozen=True)
+class LiveViewParams:
+    host: str
+    port: int
+    sync_period_s: float
+
+    def __post_init__(self):
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"live_view.port must be a port number, got {self.port}")
+        if not self.sync_period_s > 0:
+            raise ConfigError(f"live_view.sync_period_s must be > 0, got {self.sync_period_s}")
+
+
 def defaults(node_name: str, path: Path = GRAPH_PARAMS) -> dict:
     data = yaml.safe_load(Path(path).read_text()) or {}
     try:
@@ -357,5 +370,5 @@ def declare(node, cls, section: str | None = None, dynamic: tuple[str, ...] = ()
     return typed
 
 
-__all__ = ["ArmAdapterParams", "BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "PolicyParams",
-           "RecorderParams", "ResetRigParams", "RewardParams", "declare", "defaults"]
+__all__ = ["ArmAdapterParams", "BeliefParams", "BridgeParams", "CameraParams", "FusionParams", "LearnerParams", "LiveViewParams",
+           "PolicyParams", "RecorderParams", "ResetRigParams", "RewardParams", "declare", "defaults"]

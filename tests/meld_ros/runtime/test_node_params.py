@@ -8,12 +8,12 @@ from rclpy.parameter import Parameter
 from meld_core.config import ConfigError
 from meld_ros.runtime import node_params
 from meld_ros.runtime.node_params import (ArmAdapterParams, BeliefParams, BridgeParams, CameraParams, FusionParams, LearnerParams,
-                                          PolicyParams, RecorderParams, ResetRigParams, RewardParams, declare,
+                                          LiveViewParams, PolicyParams, RecorderParams, ResetRigParams, RewardParams, declare,
                                           defaults)
 
 SECTIONS = {"mujoco_bridge": BridgeParams, "camera_fusion": FusionParams, "reward_sensing": RewardParams,
             "belief": BeliefParams, "policy": PolicyParams, "reset_rig": ResetRigParams, "learner": LearnerParams,
-            "opencv_camera": CameraParams, "arm_adapter": ArmAdapterParams, "recorder": RecorderParams}
+            "opencv_camera": CameraParams, "arm_adapter": ArmAdapterParams, "recorder": RecorderParams, "live_view": LiveViewParams}
 
 
 @pytest.fixture
