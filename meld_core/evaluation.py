@@ -38,7 +38,8 @@ def evaluate(source, agent: MeldAgent, spec: TaskSpec, trials_per_task: int, see
              seed_offset: int = 1_000_000, on_trial=None) -> dict:
     """Meta-test ``agent`` on ``spec``'s held-out tasks through ``source`` (a ``TrialSource``).
     ``on_trial``: called with an ``EvaluationProgress`` after every trial (progress, stop checks).
-    Returns ``success_per_episode``, ``return_per_episode`` (dense) and ``trials``."""
+    Returns ``success_per_episode``, ``return_per_episode`` (dense), ``trials``, and
+    ``success_per_task_episode`` (per held-out task, its success per episode: the spread over tasks)."""
     total = trials_per_task * spec.n_held_out_tasks
     E = spec.episode_length
     successes, returns = [], []
@@ -61,8 +62,9 @@ def evaluate(source, agent: MeldAgent, spec: TaskSpec, trials_per_task: int, see
     finally:
         agent.model.train(was_training)
     succ, ret = np.array(successes, float), np.array(returns)
+    per_task = succ.reshape(spec.n_held_out_tasks, trials_per_task, -1).mean(1)
     return {"success_per_episode": succ.mean(0).tolist(), "return_per_episode": ret.mean(0).tolist(),
-            "trials": len(successes)}
+            "trials": len(successes), "success_per_task_episode": per_task.tolist()}
 
 
 def meta_test_status(env_name: str, p: EvaluationProgress):

@@ -1,4 +1,4 @@
-"""record:=true on a meta-training run through the graph: the bag is read back by independent readers (rosbags;
+"""record:=true foxglove:=true on a meta-training run through the graph: the run draws its report; the bag is read back by independent readers (rosbags;
 the mcap library with mcap-ros2-support), its latched topics are marked latched, and its training trials are
 the learner's own replay, step for step; ``./meld train --from-bags`` starts a new run's replay with them."""
 import os
@@ -30,11 +30,26 @@ def recorded(tmp_path_factory):
                    "/meld/model_update", "/joint_states"]}}}))
     run = tmp / "run"
     out = subprocess.run([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
-                          f"run_dir:={run}", "record:=true", f"params_file:={params}",
+                          f"run_dir:={run}", "record:=true", "foxglove:=true", f"foxglove_port:={_free_port()}",
+                          f"params_file:={params}",
                           "overrides:=[train.iterations=1]"], cwd=ROOT, capture_output=True, text=True,
                          timeout=600, env=ENV)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     return run, out.stdout
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_run_has_its_report_and_its_live_view_came_up(recorded):
+    run, log = recorded
+    for name in ("success.png", "returns.png", "losses.png", "reconstruction.png"):
+        assert (run / "report" / name).stat().st_size > 1000
+    assert "live view on ws://127.0.0.1:" in log
 
 
 def test_independent_readers_accept_the_bag(recorded):
