@@ -27,6 +27,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
+from meld_core.config import ConfigError
 from meld_ros.msg import Belief, Reward, TaskState
 from meld_ros.runtime.node_params import LiveViewParams, declare
 from meld_ros.runtime.node_runtime import LATCHED, RELIABLE, entry_point, ns_of
@@ -39,7 +40,11 @@ class LiveViewNode(Node):
         from foxglove.channels import RawImageChannel
 
         self.p: LiveViewParams = declare(self, LiveViewParams)
-        self.server = foxglove.start_server(name="meld", host=self.p.host, port=self.p.port)
+        try:
+            self.server = foxglove.start_server(name="meld", host=self.p.host, port=self.p.port)
+        except Exception as exc:              # the SDK's own error type: a port in use, an address not here
+            raise ConfigError(f"live_view: no server on {self.p.host}:{self.p.port} ({exc}); choose another "
+                              f"foxglove_port") from None
         self._rewards: dict[int, float] = {}             # stamp ns -> dense reward, the last few
         images = {t: RawImageChannel(t) for t in ("/meld/observation", "/meld/reconstruction")}
         plots = {name: foxglove.Channel(f"/meld/live/{name}", message_encoding="json")

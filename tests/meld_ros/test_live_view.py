@@ -118,3 +118,13 @@ def test_the_layout_opens_panels_on_the_live_views_channels():
     topics.discard(None)
     assert topics == {"/meld/observation", "/meld/reconstruction", "/meld/live/belief", "/meld/live/task",
                       "/meld/live/diagnostics"}
+
+
+def test_a_port_in_use_is_a_clear_error(start_node):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        node = start_node("live_view_node", {"port": busy.getsockname()[1]})
+        node.proc.wait(timeout=60)
+        code, log = node.stop()
+    assert code == 2 and "choose another foxglove_port" in log
