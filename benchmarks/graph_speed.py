@@ -102,6 +102,15 @@ def _nodes(env: str, weights: Path, mode: str, factor: float, arm: str, onnx: bo
     return [adapt(spec) for spec in graph if spec.name != "learner"]
 
 
+def untrained_weights(env: str, directory: Path) -> tuple[MetaTrainer, Path]:
+    """An untrained ``cpu``-profile trainer for ``env`` and its weights file in ``directory`` (what the nodes
+    load: speed does not depend on training)."""
+    trainer = MetaTrainer(load_config("cpu", {"train.env": env}), directory / "run", resume=False)
+    weights = directory / "weights.pt"
+    save_weights(weights, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
+    return trainer, weights
+
+
 def _discovered(node, topics) -> None:
     """Publishers on every topic this process records, then a moment for them to match its readers."""
     missing = wait_for_publishers(node, topics, 120.0)
@@ -303,9 +312,7 @@ def main():
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     with tempfile.TemporaryDirectory() as d:
-        trainer = MetaTrainer(load_config("cpu", {"train.env": args.env}), Path(d) / "run", resume=False)
-        weights = Path(d) / "weights.pt"
-        save_weights(weights, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
+        trainer, weights = untrained_weights(args.env, Path(d))
         trainer.algo.model.eval()
         a = trainer.algo.agent
         agents = {"torch": a,                     # the trainer's own loop: eager torch

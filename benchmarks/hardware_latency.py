@@ -39,9 +39,7 @@ import rclpy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float64MultiArray
 
-from meld_core.config import load_config
-from meld_core.meta_train import MetaTrainer
-from meld_core.weights import save_weights
+from graph_speed import untrained_weights
 from meld_ros.graph import NodeSpec, build_graph
 from meld_ros.hardware.plug_pose import SIMULATED_RIG
 from meld_ros.launcher import Supervisor
@@ -206,9 +204,7 @@ def main():
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        trainer = MetaTrainer(load_config("cpu", {"train.env": ENV}), tmp / "run", resume=False)
-        weights = tmp / "weights.pt"
-        save_weights(weights, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
+        _, weights = untrained_weights(ENV, tmp)
         rclpy.init()
         try:
             sim = measure("sim", sim_nodes(weights), args.frames)

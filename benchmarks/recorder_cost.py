@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 import rclpy
 
-from meld_core.config import load_config
-from meld_core.meta_train import MetaTrainer
-from meld_core.weights import save_weights
 from meld_ros.graph import NodeSpec
-from graph_speed import lockstep_rate
+from graph_speed import lockstep_rate, untrained_weights
 
 
 def main():
@@ -35,9 +32,7 @@ def main():
     os.environ.setdefault("ROS_DOMAIN_ID", str(60 + os.getpid() % 40))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     with tempfile.TemporaryDirectory() as d:
-        trainer = MetaTrainer(load_config("cpu", {"train.env": args.env}), Path(d) / "run", resume=False)
-        weights = Path(d) / "weights.pt"
-        save_weights(weights, 1, trainer.cfg, trainer.spec, trainer.algo.agent)
+        _, weights = untrained_weights(args.env, Path(d))
         rates = {"without": [], "with": []}
         rclpy.init()
         try:

@@ -65,6 +65,14 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, ax, path: Path) -> None:
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_success(runs: list[dict], path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -83,11 +91,7 @@ def plot_success(runs: list[dict], path: Path) -> None:
                 ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.12)
     ax.set(xlabel="environment steps", ylabel="held-out success", ylim=(-0.03, 1.03),
            title="held-out success per episode of a trial (shaded: lowest to highest task)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def plot_returns(runs: list[dict], path: Path) -> None:
@@ -103,11 +107,7 @@ def plot_returns(runs: list[dict], path: Path) -> None:
             ax.plot([s["env_steps"] for s in train], [s["train/return"] for s in train], alpha=0.6,
                     label=f"{run['name']}: training trials")
     ax.set(xlabel="environment steps", ylabel="return (dense reward)", title="returns")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def plot_losses(runs: list[dict], path: Path) -> None:
