@@ -20,7 +20,10 @@ Graphs and their arguments (defaults in ``ARGUMENTS``):
   never into the run. ``reward_input:=none`` hides every reward from the belief:
   the same policy, task-blind (what inferring the task is worth).
 - ``widowx_meta_train`` / ``widowx_meta_test``: the WidowX cable insertion;
-  ``use_sim:=true`` puts the MuJoCo bridge behind the hardware's topics,
+  ``use_sim:=true`` puts the MuJoCo bridge behind the hardware's topics
+  (with ``sim_arm_interface:=xs_sdk sim_mode:=realtime``, behind Interbotix's
+  driver topics, as their ``xs_sdk_sim``, the policy's commands going through
+  the arm adapter as on the robot),
   ``use_sim:=false`` is the real robot (``hardware_nodes``): the camera
   drivers (``camera_driver``: usb_cam, v4l2_camera, or meld's OpenCV node;
   ``auto`` takes the first installed; ``none`` when they run elsewhere),
@@ -140,6 +143,7 @@ ARGUMENTS = {
 }
 #: the real robot's arguments (widowx graphs; used with use_sim:=false)
 HARDWARE_ARGUMENTS = {"arm_driver": "xs_sdk", "start_arm_driver": "auto", "robot_name": "wx250",
+                      "sim_arm_interface": "ros2_control",
                       "camera_driver": "auto", "scene_camera": "/dev/video_scene", "wrist_camera": "/dev/video_wrist"}
 for _g in ("widowx_meta_train", "widowx_meta_test"):
     ARGUMENTS[_g].update(HARDWARE_ARGUMENTS)
@@ -217,13 +221,24 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     blind = {"reward_input": args["reward_input"]} if args.get("reward_input") else {}
     nodes = []
     if use_sim:
-        nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node", {"env": env, "mode": args["sim_mode"],
-                                                                       "camera_topics": cameras}))
+        xs = args.get("sim_arm_interface", "ros2_control") == "xs_sdk"
+        if args.get("sim_arm_interface", "ros2_control") not in ("ros2_control", "xs_sdk"):
+            raise GraphError(f"sim_arm_interface must be ros2_control or xs_sdk, got {args['sim_arm_interface']!r}")
+        if xs and args["sim_mode"] != "realtime":
+            raise GraphError("sim_arm_interface:=xs_sdk puts the simulator behind the robot's driver topics, with the "
+                             "robot's timing: it needs sim_mode:=realtime")
+        bridge = {"env": env, "mode": args["sim_mode"], "camera_topics": cameras}
+        nodes.append(NodeSpec("mujoco_bridge", "mujoco_bridge_node",
+                              {**bridge, "interface": "xs_sdk", "robot_name": args["robot_name"]} if xs else bridge))
+        if xs:            # as on the robot: the policy's commands reach the arm only through the adapter
+            nodes.append(NodeSpec("arm_adapter", "arm_adapter_node", {"driver": "xs_sdk",
+                                                                      "robot_name": args["robot_name"], **sim_time}))
         nodes += [
             NodeSpec("camera_fusion", "camera_fusion_node", {"camera_topics": cameras, **sim_time}),
             NodeSpec("reward_sensing", "reward_node", sim_time),
             NodeSpec("belief", "belief_node", {**sim_time, **run, **blind}),
-            NodeSpec("policy", "policy_node", {**sim_time, **run}),
+            NodeSpec("policy", "policy_node", {**sim_time, **run, **({"command_topic": "/meld/arm_command"} if xs
+                                                                      else {})}),
             NodeSpec("reset_rig", "reset_rig_node", sim_time),
         ]
     elif not graph.startswith("widowx"):

@@ -87,3 +87,23 @@ def test_meta_train_and_meta_test_on_the_emulated_robot(tmp_path, start_node):
         assert code == 0 and "group command ignored" not in log
         rail = bus.motor(2)
         assert rail.table[64] == 0                       # the rig's torque went off when its driver stopped
+
+
+def test_the_simulator_stands_in_for_xs_sdk(tmp_path):
+    """use_sim:=true sim_arm_interface:=xs_sdk: the bridge behind Interbotix's topics and the policy's commands
+    through the arm adapter, as on the robot; the graph meta-trains and meta-tests in it."""
+    specs = build_graph("widowx_meta_train", {"use_sim": "true", "sim_mode": "realtime",
+                                              "sim_arm_interface": "xs_sdk", "compose": "false"})
+    by = {s.name: s for s in specs}
+    assert by["mujoco_bridge"].parameters["interface"] == "xs_sdk"
+    assert by["policy"].parameters["command_topic"] == "/meld/arm_command" and "arm_adapter" in by
+    with pytest.raises(GraphError, match="realtime"):
+        build_graph("widowx_meta_train", {"use_sim": "true", "sim_arm_interface": "xs_sdk"})
+    params = tmp_path / "fast.yaml"
+    params.write_text(yaml.dump({"mujoco_bridge": {"ros__parameters": {"realtime_factor": 3.0}}}))
+    run = tmp_path / "run"
+    common = ["use_sim:=true", "sim_mode:=realtime", "sim_arm_interface:=xs_sdk", f"params_file:={params}"]
+    out = launch("widowx_meta_train", *common, "profile:=tiny", f"run_dir:={run}",
+                 "overrides:=[train.iterations=1,train.pretrain_trials=1,'train.env_kwargs={n_train: 2, n_eval: 1}']")
+    assert out.returncode == 0 and "meta-training done" in out.stdout, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "asked wx250's driver for velocity mode" in out.stdout
