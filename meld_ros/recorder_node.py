@@ -123,6 +123,9 @@ class RecorderNode(Node):
         self._drain()                          # what arrived since the last drain
         self.writer.close()
         self.taps.destroy_node()
+        total = sum(self.writer.counts.values())
+        where = ", ".join(str(b) for b in self.writer.bags) or "no bag (nothing arrived)"
+        self.get_logger().info(f"recorded {total} messages: {where}")
 
 
 NODE = RecorderNode
