@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+from dataclasses import replace
 import os
 import tempfile
 import time
@@ -79,8 +80,7 @@ def _with(spec: NodeSpec, **params) -> NodeSpec:
     members = tuple(_with(m, **params.get(m.name, {})) if isinstance(params.get(m.name), dict) else m
                     for m in spec.members)
     own = {k: v for k, v in params.items() if not isinstance(v, dict)}
-    return NodeSpec(spec.name, spec.module, {**spec.parameters, **own}, spec.main, members, spec.namespace,
-                    spec.package, spec.executable, spec.arguments, spec.one_shot)
+    return replace(spec, parameters={**spec.parameters, **own}, members=members)
 
 
 def hardware_nodes(tmp: Path, weights: Path) -> list[NodeSpec]:

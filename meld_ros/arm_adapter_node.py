@@ -67,7 +67,6 @@ class ArmAdapterNode(Node):
         self.limits = WX250
         self._gripper: tuple[int, float] | None = None             # (steady ns, finger position), xs_sdk
         self.route = ArmRoute(self, self.topics, self.p.driver, self.p.robot_name, self.p.arm_group, self.p.driver_topic)
-        self.driver_pub = self.route.publisher
         if self.p.driver == "xs_sdk":
             self._open_xs_sdk()
         self.joint_states = joint_states = joint_states_topic(self.p.driver, self.p.robot_name, self.p.joint_states_topic)
@@ -202,7 +201,7 @@ class ArmAdapterNode(Node):
     def on_shutdown(self) -> None:
         """The driver's last command is zero, acknowledged before the node goes."""
         self._send(np.zeros(len(self.limits.names)))
-        self.driver_pub.wait_for_all_acked(Duration(seconds=SHUTDOWN_ACK_S))
+        self.route.publisher.wait_for_all_acked(Duration(seconds=SHUTDOWN_ACK_S))
 
 
 NODE = ArmAdapterNode

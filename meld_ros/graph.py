@@ -221,9 +221,10 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
     blind = {"reward_input": args["reward_input"]} if args.get("reward_input") else {}
     nodes = []
     if use_sim:
-        xs = args.get("sim_arm_interface", "ros2_control") == "xs_sdk"
-        if args.get("sim_arm_interface", "ros2_control") not in ("ros2_control", "xs_sdk"):
-            raise GraphError(f"sim_arm_interface must be ros2_control or xs_sdk, got {args['sim_arm_interface']!r}")
+        interface = args.get("sim_arm_interface", "ros2_control")
+        if interface not in ("ros2_control", "xs_sdk"):
+            raise GraphError(f"sim_arm_interface must be ros2_control or xs_sdk, got {interface!r}")
+        xs = interface == "xs_sdk"
         if xs and args["sim_mode"] != "realtime":
             raise GraphError("sim_arm_interface:=xs_sdk puts the simulator behind the robot's driver topics, with the "
                              "robot's timing: it needs sim_mode:=realtime")
@@ -245,20 +246,19 @@ def build_graph(graph: str, given: dict[str, str] | None = None) -> list[NodeSpe
         raise GraphError(f"{graph} is a simulation graph: use_sim must be true")
     else:
         nodes += hardware_nodes(args, env, cameras, run, blind)
+    extra = operating_nodes(graph, args, sim_time)
+    # with a recorder, the learner's first trial waits for it: a bag then holds every trial
+    recorded = {"wait_for_recorder": True} if any(n.name == "recorder" for n in extra) else {}
     if graph.endswith("meta_train"):
         nodes.append(NodeSpec("learner", "learner_node", {
             "profile": args["profile"], "run_dir": args["run_dir"], "overrides": args["overrides"],
-            "env": env, "mode": "train", **sim_time, **run}, main=True))
+            "env": env, "mode": "train", **sim_time, **run, **recorded}, main=True))
     else:
         if not str(args["trials"]).isdigit() or int(args["trials"]) < 1:
             raise GraphError(f"trials must be a whole number >= 1, got {args['trials']!r}")
         nodes.append(NodeSpec("learner", "learner_node", {
             "run_dir": args["checkpoint"], "mode": "meta_test", "trials": int(args["trials"]), "env": env,
-            "results_dir": args["results_dir"], **sim_time, **run, **blind}, main=True))
-    extra = operating_nodes(graph, args, sim_time)
-    if any(n.name == "recorder" for n in extra):          # the learner's first trial waits for the recorder
-        nodes = [NodeSpec(n.name, n.module, {**n.parameters, "wait_for_recorder": True}, n.main) if n.name == "learner"
-                 else n for n in nodes]
+            "results_dir": args["results_dir"], **sim_time, **run, **blind, **recorded}, main=True))
     nodes += extra
     return compose(nodes) if composed else nodes
 

@@ -14,6 +14,7 @@ Held-out (evaluation, meta-test) trials are not training data and are skipped.
 """
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 
 import numpy as np
@@ -61,25 +62,29 @@ def trials_from_bags(paths, episode_length: int, episodes_per_trial: int, action
     messages = read_messages(paths)
     starts = sorted(((_ns(m.header.stamp), m) for m in messages["/meld/task"]
                      if m.phase == "running" and m.task_set == "train"), key=lambda x: x[0])
+    # each frame topic by stamp, once: an episode takes its slice [its start, the next start)
+    frames = {t: sorted(((_ns(m.header.stamp), m) for m in messages[t]), key=lambda x: x[0]) for t in TOPICS[1:]}
+    stamps = {t: [ns for ns, _ in v] for t, v in frames.items()}
+
+    def between(topic, start, end):
+        lo = bisect.bisect_left(stamps[topic], start)
+        hi = len(stamps[topic]) if end is None else bisect.bisect_left(stamps[topic], end)
+        return frames[topic][lo:hi]
+
     episodes = []                       # (task state, arrays) of every complete episode
     for k, (start, state) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else None
         rec = EpisodeRecorder(episode_length, start, reward_limit=REWARD_LIMIT, action_dim=action_dim,
                               image_shape=image_shape)
-
-        def within(m):
-            ns = _ns(m.header.stamp)
-            return ns >= start and (end is None or ns < end)
-
-        for m in filter(within, messages["/meld/observation"]):
+        for ns, m in between("/meld/observation", start, end):
             try:
-                rec.add_image(_ns(m.header.stamp), image_to_array(m))
+                rec.add_image(ns, image_to_array(m))
             except ImageError:
                 continue
-        for m in filter(within, messages["/meld/reward"]):
-            rec.add_reward(_ns(m.header.stamp), m.step, m.dense, m.sparse, m.success)
-        for m in filter(within, messages["/meld/action"]):
-            rec.add_action(_ns(m.header.stamp), np.asarray(m.normalized))
+        for ns, m in between("/meld/reward", start, end):
+            rec.add_reward(ns, m.step, m.dense, m.sparse, m.success)
+        for ns, m in between("/meld/action", start, end):
+            rec.add_action(ns, np.asarray(m.normalized))
         if rec.complete():
             try:
                 episodes.append((state, rec.arrays()))

@@ -66,12 +66,12 @@ class BagWriter:
             return
         self.topics[topic] = (typename, qos)
         self.counts.setdefault(topic, 0)
+        self._store = installed_typestore({t for t, _ in self.topics.values()})
         if self._writer is not None:
             self._connect(topic)
 
     def _connect(self, topic: str) -> None:
         typename, qos = self.topics[topic]
-        self._store = installed_typestore({t for t, _ in self.topics.values()})
         self._connections[topic] = self._writer.add_connection(topic, typename, typestore=self._store,
                                                                offered_qos_profiles=[qos.rosbags()])
 
@@ -105,8 +105,7 @@ class BagWriter:
             self.close()                      # the next message opens the next bag
 
     def _check_disk(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        free = shutil.disk_usage(self.directory).free
+        free = self.free_bytes()
         if free < self.min_free:
             self.close()
             raise DiskFull(f"{free / 2**20:.0f} MiB left on the disk of {self.directory} (the recorder stops below "
