@@ -67,8 +67,13 @@ class JointReader:
         probe.node.create_subscription(JointState, topic, lambda m: self.samples.append(
             positions_in_order(m.name, m.position, WX250.names)), RELIABLE)
 
-    def average(self, seconds: float = 0.5) -> np.ndarray:
+    def average(self, seconds: float = 0.5, wait_s: float = 0.0) -> np.ndarray:
+        """The mean position over ``seconds``; ``wait_s``: first wait this long at most for a joint state to
+        come (the subscription has just been made: discovery takes a moment, longer on a loaded machine)."""
         self.samples.clear()
+        if wait_s:
+            self.probe.spin_for(wait_s, until=lambda: any(q is not None for q in self.samples))
+            self.samples.clear()
         self.probe.spin_for(seconds)
         good = [q for q in self.samples if q is not None]
         if not good:
@@ -110,7 +115,7 @@ def calibrate(argv: list[str], ask=input, say=print) -> Path:
     xs = arm["driver"] == "xs_sdk" and own["torque_off"] == "true"
     try:
         reader = JointReader(probe, joint_states_topic(arm["driver"], arm["robot_name"], arm["joint_states_topic"]))
-        reader.average(0.5)                       # the driver is there before anything else happens
+        reader.average(0.5, wait_s=10.0)          # the driver is there before anything else happens
         if xs:
             say("the arm's torque goes off now: hold it")
             _torque(probe, arm["robot_name"], False)

@@ -7,7 +7,8 @@ beside it) streams, on these channels:
 - ``/meld/observation`` and ``/meld/reconstruction``: ``foxglove.RawImage``,
   what the model sees and what it decodes from its belief p(x_t | z_t);
 - ``/meld/live/belief`` (JSON): per control step the belief's predicted
-  reward E[r_t | z_t] and its std, the reward that was sensed at that step,
+  reward E[r_t | z_t] and its std, the reward that was sensed at that step
+  (a belief waits up to 0.5 s for it: the two topics arrive in either order),
   the mean latent std (how sure the belief is), step, episode, trial;
 - ``/meld/live/task`` (JSON): the rig's task and what the graph is doing;
 - ``/meld/live/diagnostics`` (JSON): camera fusion's status per camera.
@@ -21,6 +22,7 @@ someone watches them, and with no client the view costs nothing.
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
@@ -29,6 +31,7 @@ from sensor_msgs.msg import Image
 
 from meld_core.config import ConfigError
 from meld_ros.msg import Belief, Reward, TaskState
+from meld_ros.rosfree.belief_rewards import BeliefRewards
 from meld_ros.runtime.node_params import LiveViewParams, declare
 from meld_ros.runtime.node_runtime import LATCHED, RELIABLE, entry_point, ns_of
 
@@ -45,7 +48,7 @@ class LiveViewNode(Node):
         except Exception as exc:              # the SDK's own error type: a port in use, an address not here
             raise ConfigError(f"live_view: no server on {self.p.host}:{self.p.port} ({exc}); choose another "
                               f"foxglove_port") from None
-        self._rewards: dict[int, float] = {}             # stamp ns -> dense reward, the last few
+        self._pairs = BeliefRewards()                    # each belief with the reward sensed at its step
         images = {t: RawImageChannel(t) for t in ("/meld/observation", "/meld/reconstruction")}
         plots = {name: foxglove.Channel(f"/meld/live/{name}", message_encoding="json")
                  for name in ("belief", "task", "diagnostics")}
@@ -55,11 +58,12 @@ class LiveViewNode(Node):
             images["/meld/reconstruction"]: [("/meld/reconstruction", Image,
                                               self._image(images["/meld/reconstruction"]), RELIABLE)],
             plots["belief"]: [("/meld/belief", Belief, lambda m: self._belief(plots["belief"], m), RELIABLE),
-                              ("/meld/reward", Reward, self._reward, RELIABLE)],
+                              ("/meld/reward", Reward, lambda m: self._reward(plots["belief"], m), RELIABLE)],
             plots["task"]: [("/meld/task", TaskState, lambda m: self._task(plots["task"], m), LATCHED)],
             plots["diagnostics"]: [("/diagnostics", DiagnosticArray, lambda m: self._diagnostics(plots["diagnostics"], m),
                                     RELIABLE)],
         }
+        self.belief_channel = plots["belief"]
         self.subscribed: dict[str, object] = {}
         self.create_timer(self.p.sync_period_s, self._sync)
         self.get_logger().info(f"live view on ws://{self.p.host}:{self.p.port} (open docs/foxglove_layout.json in "
@@ -67,6 +71,7 @@ class LiveViewNode(Node):
 
     # ---- subscribe only for watched channels ---------------------------------------------------
     def _sync(self) -> None:
+        self._log_beliefs(self.belief_channel, self._pairs.expired(time.monotonic()))
         wanted = {topic: (cls, cb, qos) for channel, feeds in self.feeds.items() if channel.has_sinks()
                   for topic, cls, cb, qos in feeds}
         for topic in [t for t in self.subscribed if t not in wanted]:
@@ -87,20 +92,27 @@ class LiveViewNode(Node):
                         log_time=ns_of(msg.header.stamp))
         return forward
 
-    def _reward(self, msg: Reward) -> None:
-        self._rewards[ns_of(msg.header.stamp)] = float(msg.dense)
-        while len(self._rewards) > 200:
-            self._rewards.pop(next(iter(self._rewards)))
+    def _reward(self, channel, msg: Reward) -> None:
+        self._log_beliefs(channel, self._pairs.reward(ns_of(msg.header.stamp), float(msg.dense), time.monotonic()))
 
     def _belief(self, channel, msg: Belief) -> None:
+        """A belief goes out with the reward sensed at its step (``BeliefRewards``: either may come first)."""
         ns = ns_of(msg.header.stamp)
         std = np.asarray(msg.latent_std, dtype=np.float64)
-        channel.log(json.dumps({
+        belief = {
             "timestamp": {"sec": msg.header.stamp.sec, "nsec": msg.header.stamp.nanosec},
             "predicted_reward": float(msg.predicted_reward), "predicted_reward_std": float(msg.predicted_reward_std),
-            "reward": self._rewards.get(ns), "latent_std_mean": float(std.mean()) if std.size else None,
+            "reward": None, "latent_std_mean": float(std.mean()) if std.size else None,
             "step": int(msg.step), "episode": int(msg.episode), "trial": int(msg.trial),
-            "model_version": int(msg.model_version)}), log_time=ns)
+            "model_version": int(msg.model_version)}
+        self._log_beliefs(channel, self._pairs.belief(ns, belief, time.monotonic()))
+
+    @staticmethod
+    def _log_beliefs(channel, pairs) -> None:
+        for belief, reward in pairs:
+            belief["reward"] = reward
+            stamp = belief["timestamp"]
+            channel.log(json.dumps(belief), log_time=stamp["sec"] * 10**9 + stamp["nsec"])
 
     @staticmethod
     def _task(channel, msg: TaskState) -> None:

@@ -108,3 +108,81 @@ def test_executor_drains_after_each_callback(context):
     executor.shutdown()
     src.destroy_node()
     a.destroy_node()
+
+
+def test_outside_messages_leave_in_groups_in_order(context, monkeypatch):
+    """What a delivery run publishes for outside subscribers goes out when the run ends (and every GROUP_S
+    while it lasts), in publication order; a message published outside a run goes out at once."""
+    import meld_ros.runtime.intra_process as intra_process
+    local = LocalTopics()
+    a = rclpy.create_node("composed_chain")
+    step = local.publisher(a, String, "/meld_test/step", RELIABLE)      # heard inside and outside
+    seen_sent = []
+
+    def on_step(msg):                   # a chain: every step publishes the next, as lockstep does
+        seen_sent.append(local.sent_outside)
+        n = int(msg.data)
+        if n < 5:
+            time.sleep(0.004)
+            step.publish(String(data=str(n + 1)))
+
+    local.subscribe(a, String, "/meld_test/step", on_step, RELIABLE)
+    local.finalize()
+    outside = rclpy.create_node("outside_chain")
+    got = []
+    outside.create_subscription(String, "/meld_test/step", lambda m: got.append(m.data), RELIABLE)
+    executor = _draining_executor(local, outside, step)
+
+    step.publish(String(data="0"))                       # outside a run: at once
+    assert local.sent_outside == 0
+    _spin_until(executor, lambda: len(got) == 6)
+    assert got == ["0", "1", "2", "3", "4", "5"]
+    assert local.sent_outside == 5                       # the chain's own five, in groups
+    assert seen_sent[0] == 0 and seen_sent[-1] < 5       # nothing sent before the run; the last at its end
+
+    monkeypatch.setattr(intra_process, "GROUP_S", 1.0)   # a run shorter than GROUP_S: one group, at its end
+    seen_sent.clear()
+    got.clear()
+    before = local.sent_outside
+    step.publish(String(data="0"))
+    _spin_until(executor, lambda: len(got) == 6)
+    assert got == ["0", "1", "2", "3", "4", "5"]
+    assert seen_sent == [before] * 6
+    monkeypatch.setattr(intra_process, "GROUP_S", 0.0)   # a group after every message
+    seen_sent.clear()
+    got.clear()
+    before = local.sent_outside
+    step.publish(String(data="0"))
+    _spin_until(executor, lambda: len(got) == 6)
+    assert seen_sent == [before + k for k in range(6)]
+    executor.shutdown()
+    outside.destroy_node()
+    a.destroy_node()
+
+
+def test_wait_for_all_acked_sends_the_group_first(context):
+    """A stopping node's last command, published in a callback and waited for, is sent before the wait."""
+    local = LocalTopics()
+    a = rclpy.create_node("composed_stopper")
+    cmd = local.publisher(a, String, "/meld_test/cmd", RELIABLE)
+    trigger = local.publisher(a, String, "/meld_test/trigger", RELIABLE)
+    acked = []
+
+    def on_trigger(msg):
+        cmd.publish(String(data="zero"))
+        acked.append(cmd.wait_for_all_acked(rclpy.duration.Duration(seconds=5.0)))
+
+    local.subscribe(a, String, "/meld_test/trigger", on_trigger, RELIABLE)
+    local.finalize()
+    outside = rclpy.create_node("outside_driver")
+    got = []
+    outside.create_subscription(String, "/meld_test/cmd", lambda m: got.append(m.data), RELIABLE)
+    executor = _draining_executor(local, outside, cmd)
+    trigger.publish(String(data="stop"))
+    local.drain()
+    assert acked == [True] and local.sent_outside == 1
+    _spin_until(executor, lambda: got)
+    assert got == ["zero"]
+    executor.shutdown()
+    outside.destroy_node()
+    a.destroy_node()
