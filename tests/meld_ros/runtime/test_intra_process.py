@@ -133,28 +133,26 @@ def test_outside_messages_leave_in_groups_in_order(context, monkeypatch):
     outside.create_subscription(String, "/meld_test/step", lambda m: got.append(m.data), RELIABLE)
     executor = _draining_executor(local, outside, step)
 
-    step.publish(String(data="0"))                       # outside a run: at once
-    assert local.sent_outside == 0
-    _spin_until(executor, lambda: len(got) == 6)
-    assert got == ["0", "1", "2", "3", "4", "5"]
-    assert local.sent_outside == 5                       # the chain's own five, in groups
-    assert seen_sent[0] == 0 and seen_sent[-1] < 5       # nothing sent before the run; the last at its end
+    def run_chain():
+        """One chain from a publish outside any run; (sent_outside seen by each step's callback, before)."""
+        seen_sent.clear()
+        got.clear()
+        before = local.sent_outside
+        step.publish(String(data="0"))                   # outside a run: at once
+        assert local.sent_outside == before
+        _spin_until(executor, lambda: len(got) == 6)
+        assert got == ["0", "1", "2", "3", "4", "5"]     # all of them, in order
+        return list(seen_sent), before
 
+    seen, before = run_chain()
+    assert local.sent_outside == before + 5              # the chain's own five, in groups
+    assert seen[0] == before and seen[-1] < before + 5   # nothing sent before the run; the last at its end
     monkeypatch.setattr(intra_process, "GROUP_S", 1.0)   # a run shorter than GROUP_S: one group, at its end
-    seen_sent.clear()
-    got.clear()
-    before = local.sent_outside
-    step.publish(String(data="0"))
-    _spin_until(executor, lambda: len(got) == 6)
-    assert got == ["0", "1", "2", "3", "4", "5"]
-    assert seen_sent == [before] * 6
+    seen, before = run_chain()
+    assert seen == [before] * 6
     monkeypatch.setattr(intra_process, "GROUP_S", 0.0)   # a group after every message
-    seen_sent.clear()
-    got.clear()
-    before = local.sent_outside
-    step.publish(String(data="0"))
-    _spin_until(executor, lambda: len(got) == 6)
-    assert seen_sent == [before + k for k in range(6)]
+    seen, before = run_chain()
+    assert seen == [before + k for k in range(6)]
     executor.shutdown()
     outside.destroy_node()
     a.destroy_node()
