@@ -45,12 +45,14 @@ class ModelConfig:
     decode_fraction: float
     task_decoder_weight: float
     task_decoder_std: float
+    z2_transition: str
 
     def __post_init__(self):
         if len(self.conv_channels) != 5:
             raise ConfigError(f"model.conv_channels needs 5 entries (the paper's 5 conv layers), got {self.conv_channels}")
         _one_of("model.reward_input", self.reward_input, ("dense", "sparse", "none"))
         _one_of("model.reward_target", self.reward_target, ("dense", "sparse"))
+        _one_of("model.z2_transition", self.z2_transition, ("stochastic", "deterministic"))
         for name in ("z1_dim", "z2_dim", "hidden", "reward_tile"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name} must be >= 1")

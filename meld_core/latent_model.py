@@ -28,6 +28,12 @@ adding -w_d mean_{t,t'} log p_d(r~_t' | .). enc(x_t') is the image feature, whic
 never sees a reward, so what tells r_t' apart from another frame's reward is the
 task, and the belief z_t must carry it from early in the trial. The decoder is
 used in training only; its gradients reach the encoder and the filter.
+Optional (``z2_transition: deterministic``, not in the papers; the deterministic
+recurrent path of PlaNet's RSSM, Hafner et al. 2019): z2 is a memory, not a sample,
+    z2_1 = GRU(0, [z1_1, 0])          z2_t = GRU(z2_{t-1}, [z1_t, a_{t-1}])
+(its "distribution" a point mass: std 0, so the KL is still z1's alone). Through
+the GRU's gates what the rewards told the belief can persist across steps and
+an episode's reset frame, where the stochastic z2 re-draws it at every step.
 """
 from __future__ import annotations
 
@@ -84,6 +90,24 @@ def policy_input_dim(cfg: ModelConfig, kind: str) -> int:
     return (cfg.z1_dim + cfg.z2_dim) * (2 if kind == "belief" else 1)
 
 
+class RecurrentZ2(nn.Module):
+    """The deterministic z2 path: z2_t = GRU(z2_{t-1}, [z1_t, a_{t-1}]) as a point-mass Gaussian (std 0);
+    called as the stochastic conditional is, (z1, z2_{t-1}, a_{t-1}) or, at the first step, (z1,)."""
+
+    def __init__(self, z1_dim: int, z2_dim: int, action_dim: int):
+        super().__init__()
+        self.z2_dim, self.action_dim = z2_dim, action_dim
+        self.cell = nn.GRUCell(z1_dim + action_dim, z2_dim)
+
+    def forward(self, z1: torch.Tensor, prev_z2: torch.Tensor | None = None,
+                action: torch.Tensor | None = None) -> Gaussian:
+        if prev_z2 is None:                                   # the first step: no memory, no action yet
+            prev_z2 = z1.new_zeros(*z1.shape[:-1], self.z2_dim)
+            action = z1.new_zeros(*z1.shape[:-1], self.action_dim)
+        z2 = self.cell(torch.cat([z1, action], dim=-1), prev_z2)
+        return Gaussian(z2, torch.zeros_like(z2))
+
+
 class LatentModel(nn.Module):
     def __init__(self, cfg: ModelConfig, image_shape: tuple[int, int], action_dim: int):
         super().__init__()
@@ -94,9 +118,12 @@ class LatentModel(nn.Module):
         z1, z2, h, a, s = cfg.z1_dim, cfg.z2_dim, cfg.hidden, action_dim, cfg.min_std
         self.encoder = Encoder(cfg.conv_channels, self.image_shape)
         feat = self.encoder.out_dim + cfg.reward_tile
-        self.z2_first = GaussianMLP(z1, z2, h, s)               # p(z2_1 | z1_1) = q(z2_1 | z1_1)
+        if cfg.z2_transition == "deterministic":                # z2 = GRU(z2_{t-1}, [z1_t, a_{t-1}])
+            self.z2_first = self.z2_next = RecurrentZ2(z1, z2, a)
+        else:
+            self.z2_first = GaussianMLP(z1, z2, h, s)           # p(z2_1 | z1_1) = q(z2_1 | z1_1)
+            self.z2_next = GaussianMLP(z1 + z2 + a, z2, h, s)  # p(z2_t | z1_t, z2_{t-1}, a_{t-1}) = q(...)
         self.z1_prior = GaussianMLP(z2 + a, z1, h, s)           # p(z1_t | z2_{t-1}, a_{t-1})
-        self.z2_next = GaussianMLP(z1 + z2 + a, z2, h, s)      # p(z2_t | z1_t, z2_{t-1}, a_{t-1}) = q(...)
         self.z1_post_first = GaussianMLP(feat, z1, h, s)        # q(z1_1 | f_1)
         self.z1_post = GaussianMLP(feat + z2 + a, z1, h, s)     # q(z1_t | f_t, z2_{t-1}, a_{t-1})
         self.decoder = Decoder(z1 + z2, cfg.conv_channels, self.image_shape)

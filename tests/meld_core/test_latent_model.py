@@ -159,3 +159,29 @@ def test_trial_wide_reward_decoder_leaves_out_reset_frames():
     ll = model._task_reward_log_prob(seq.latent, feats, rewards)
     assert full["model/task_reward_nll"] == pytest.approx(-ll.mean().item(), rel=1e-5)
     assert kept["model/task_reward_nll"] == pytest.approx(-ll[..., [0, 2, 3]].mean().item(), rel=1e-5)
+
+
+def test_deterministic_z2_is_a_gru_memory_and_trains():
+    """z2_transition: deterministic: z2_t = GRU(z2_{t-1}, [z1_t, a_{t-1}]) from z2_0 = 0, a_0 = 0, std 0;
+    the KL stays z1's; the ELBO still trains."""
+    cfg = load_config("tiny", {"model.z2_transition": "deterministic"}).model
+    torch.manual_seed(0)
+    model = LatentModel(cfg, (64, 64), action_dim=2)
+    images, rewards, actions = _batch(2, 5, 64, 64, 2)
+    seq = model.posterior(model.features(images, rewards), actions)
+    assert torch.all(seq.z2_dist.std == 0) and torch.equal(seq.z2, seq.z2_dist.mean)
+    cell = model.z2_next.cell
+    z2 = cell(torch.cat([seq.z1[:, 0], torch.zeros(2, 2)], -1), torch.zeros(2, cfg.z2_dim))
+    torch.testing.assert_close(seq.z2[:, 0], z2)
+    for t in range(1, 5):
+        z2 = cell(torch.cat([seq.z1[:, t], actions[:, t - 1]], -1), seq.z2[:, t - 1])
+        torch.testing.assert_close(seq.z2[:, t], z2)
+    assert not any(isinstance(m, torch.nn.GRUCell) for m in LatentModel(load_config("tiny").model, (64, 64), 2).modules())
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    first = None
+    for _ in range(30):
+        torch.manual_seed(0)
+        loss, stats, _ = model.elbo_loss(images, rewards, rewards, actions)
+        first = loss.item() if first is None else first
+        opt.zero_grad(); loss.backward(); opt.step()
+    assert loss.item() < first and math.isfinite(stats["model/kl"])

@@ -27,8 +27,11 @@ def _rollout(agent, images, seed, deterministic=False):
     return np.stack(out)
 
 
-@pytest.mark.parametrize("image_shape", [(64, 64), (64, 128)])
-def test_onnxruntime_rollout_equals_eager(tiny_cfg, image_shape):
+@pytest.mark.parametrize("image_shape,z2_transition", [((64, 64), "stochastic"), ((64, 128), "stochastic"),
+                                                       ((64, 64), "deterministic")])
+def test_onnxruntime_rollout_equals_eager(tiny_cfg, image_shape, z2_transition):
+    from meld_core.config import load_config
+    tiny_cfg = load_config("tiny", {"model.z2_transition": z2_transition})
     images = np.random.default_rng(1).integers(0, 256, (6, *image_shape, 3), dtype=np.uint8)
     eager = _rollout(_agent(tiny_cfg, image_shape), images, seed=5)
     agent = _agent(tiny_cfg, image_shape).use_onnxruntime()
