@@ -134,18 +134,23 @@ def test_reward_input_changes_the_posterior(tiny_cfg):
                                torch.ones(1, 3, tiny_cfg.model.reward_tile))
 
 
+def _train(model, images, rewards, actions, steps=30):
+    """Adam steps on one batch's negative ELBO: (first loss, last loss, last stats)."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    first = None
+    for _ in range(steps):
+        torch.manual_seed(0)
+        loss, stats, _ = model.elbo_loss(images, rewards, rewards, actions)
+        first = loss.item() if first is None else first
+        opt.zero_grad(); loss.backward(); opt.step()
+    return first, loss.item(), stats
+
+
 def test_model_gradient_step_lowers_loss(tiny_cfg):
     torch.manual_seed(0)
     model = LatentModel(tiny_cfg.model, (64, 64), action_dim=2)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    images, rewards, actions = _batch(2, 4, 64, 64, 2)
-    first = None
-    for _ in range(30):
-        torch.manual_seed(0)
-        loss, _, _ = model.elbo_loss(images, rewards, rewards, actions)
-        first = loss.item() if first is None else first
-        opt.zero_grad(); loss.backward(); opt.step()
-    assert loss.item() < first
+    first, last, _ = _train(model, *_batch(2, 4, 64, 64, 2))
+    assert last < first
 
 
 def test_trial_wide_reward_decoder_leaves_out_reset_frames():
@@ -177,11 +182,5 @@ def test_deterministic_z2_is_a_gru_memory_and_trains():
         z2 = cell(torch.cat([seq.z1[:, t], actions[:, t - 1]], -1), seq.z2[:, t - 1])
         torch.testing.assert_close(seq.z2[:, t], z2)
     assert not any(isinstance(m, torch.nn.GRUCell) for m in LatentModel(load_config("tiny").model, (64, 64), 2).modules())
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    first = None
-    for _ in range(30):
-        torch.manual_seed(0)
-        loss, stats, _ = model.elbo_loss(images, rewards, rewards, actions)
-        first = loss.item() if first is None else first
-        opt.zero_grad(); loss.backward(); opt.step()
-    assert loss.item() < first and math.isfinite(stats["model/kl"])
+    first, last, stats = _train(model, images, rewards, actions)
+    assert last < first and math.isfinite(stats["model/kl"])
