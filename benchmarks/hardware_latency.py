@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import argparse
 import bisect
-from dataclasses import replace
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2

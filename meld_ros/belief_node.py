@@ -36,7 +36,6 @@ timeline, with the latent and the trial carrying on (``meld_ros.rosfree.stamp_or
 from __future__ import annotations
 
 import array
-
 import time
 
 import numpy as np

@@ -105,14 +105,13 @@ class LiveViewNode(Node):
             "reward": None, "latent_std_mean": float(std.mean()) if std.size else None,
             "step": int(msg.step), "episode": int(msg.episode), "trial": int(msg.trial),
             "model_version": int(msg.model_version)}
-        self._log_beliefs(channel, self._pairs.belief(ns, belief, time.monotonic()))
+        self._log_beliefs(channel, self._pairs.belief(ns, (ns, belief), time.monotonic()))
 
     @staticmethod
     def _log_beliefs(channel, pairs) -> None:
-        for belief, reward in pairs:
+        for (ns, belief), reward in pairs:
             belief["reward"] = reward
-            stamp = belief["timestamp"]
-            channel.log(json.dumps(belief), log_time=stamp["sec"] * 10**9 + stamp["nsec"])
+            channel.log(json.dumps(belief), log_time=ns)
 
     @staticmethod
     def _task(channel, msg: TaskState) -> None:

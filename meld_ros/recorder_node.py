@@ -96,13 +96,13 @@ class RecorderNode(Node):
             return
         try:
             for topic, sub in self.subscriptions_by_topic.items():
-                for _ in range(QUEUE_DEPTH):
-                    with sub.handle:
+                with sub.handle:
+                    for _ in range(QUEUE_DEPTH):
                         taken = sub.handle.take_message(sub.msg_type, True)
-                    if taken is None:
-                        break
-                    data, info = taken
-                    self.writer.write(topic, info.get("received_timestamp") or time.time_ns(), data)
+                        if taken is None:
+                            break
+                        data, info = taken
+                        self.writer.write(topic, info.get("received_timestamp") or time.time_ns(), data)
         except DiskFull as exc:
             self._stop(str(exc))
 

@@ -22,13 +22,10 @@ import numpy as np
 from meld_core.replay import Trial
 from meld_ros.rosfree.images import ImageError, image_to_array
 from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
+from meld_ros.rosfree.stamp_order import ns_of
 
 TOPICS = ("/meld/task", "/meld/observation", "/meld/reward", "/meld/action")
 REWARD_LIMIT = 1e6                  # meld_ros/Reward's MAX_ABS
-
-
-def _ns(stamp) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def bag_directories(paths) -> list[Path]:
@@ -60,10 +57,10 @@ def read_messages(paths) -> dict[str, list]:
 def trials_from_bags(paths, episode_length: int, episodes_per_trial: int, action_dim: int,
                      image_shape: tuple[int, int, int]) -> list[Trial]:
     messages = read_messages(paths)
-    starts = sorted(((_ns(m.header.stamp), m) for m in messages["/meld/task"]
+    starts = sorted(((ns_of(m.header.stamp), m) for m in messages["/meld/task"]
                      if m.phase == "running" and m.task_set == "train"), key=lambda x: x[0])
     # each frame topic by stamp, once: an episode takes its slice [its start, the next start)
-    frames = {t: sorted(((_ns(m.header.stamp), m) for m in messages[t]), key=lambda x: x[0]) for t in TOPICS[1:]}
+    frames = {t: sorted(((ns_of(m.header.stamp), m) for m in messages[t]), key=lambda x: x[0]) for t in TOPICS[1:]}
     stamps = {t: [ns for ns, _ in v] for t, v in frames.items()}
 
     def between(topic, start, end):

@@ -19,6 +19,12 @@ from enum import Enum
 from typing import Any
 
 
+def ns_of(stamp) -> int:
+    """Integer nanoseconds of a builtin_interfaces/Time, or anything with its ``sec`` and ``nanosec`` (a message
+    read back from a bag): exact, since stamps are compared for equality."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
 class Verdict(Enum):
     NEW = "new"              #: later than every frame used so far
     REPEAT = "repeat"        #: the stamp of the last frame used

@@ -39,6 +39,7 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
+from meld_ros.rosfree.stamp_order import ns_of  # noqa: F401  (the nodes take it from here)
 from meld_ros.rosfree.weights_transfer import WeightsAssembler, WeightsTransferError, split
 from meld_ros.runtime.callback_errors import CallbackErrors, answering
 from meld_ros.runtime.executor import LeanExecutor
@@ -70,11 +71,6 @@ WEIGHTS = QoSProfile(depth=32, reliability=ReliabilityPolicy.RELIABLE, durabilit
 def stamp_of(ns: int):
     """builtin_interfaces/Time from integer nanoseconds."""
     return Time(nanoseconds=int(ns)).to_msg()
-
-
-def ns_of(stamp) -> int:
-    """Integer nanoseconds of a builtin_interfaces/Time (exact: stamps are compared for equality)."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def wait_for_publishers(node, topics: list[str], timeout_s: float, pause=None) -> list[str]:
