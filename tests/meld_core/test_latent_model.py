@@ -31,9 +31,24 @@ def test_paper_conv_shapes(width):
     assert [m.out_channels for m in enc.net if isinstance(m, torch.nn.Conv2d)] == list(channels)
 
 
-def test_unsupported_image_shape_rejected():
-    with pytest.raises(ValueError, match="64x64"):
-        check_image_shape((48, 64))
+@pytest.mark.parametrize("width", [32, 64])
+def test_32_pixel_cameras_reach_a_1x1_feature_and_back(width):
+    """32x32 cameras (a cpu-profile option): the fourth layer keeps the 4x4 map, so the encoder's feature
+    is 1x1 and the decoder's mean image has the input's shape; the same weights' shapes as for 64."""
+    channels = (8, 16, 32, 64, 64)
+    enc, dec = Encoder(channels, (32, width)), Decoder(40, channels, (32, width))
+    assert enc(torch.zeros(3, 3, 32, width)).shape == (3, 64)
+    assert dec(torch.zeros(3, 40)).shape == (3, 3, 32, width)
+    strides = [m.stride for m in enc.net if isinstance(m, torch.nn.Conv2d)]
+    assert strides == [(2, 2), (2, 2), (2, 2), (1, 1), (1, 1)]
+    big = Encoder(channels, (64, 2 * width))
+    assert [p.shape for p in enc.parameters()] == [p.shape for p in big.parameters()]
+
+
+@pytest.mark.parametrize("shape", [(48, 64), (32, 128), (64, 32)])
+def test_unsupported_image_shape_rejected(shape):
+    with pytest.raises(ValueError, match="64x64 or 32x32"):
+        check_image_shape(shape)
 
 
 @pytest.mark.parametrize("width", [64, 128])
