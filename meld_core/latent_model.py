@@ -173,6 +173,14 @@ class LatentModel(nn.Module):
         q2 = self.z2_next(z1, prev_z2, action)
         return LatentState(z1, q2.rsample(e2), q1, q2)
 
+    def predict_step(self, prev_z2: torch.Tensor, action: torch.Tensor) -> LatentState:
+        """The prior's one-step prediction, before x_t and r_t are seen: z1_t = E p(z1_t | z2_{t-1}, a_{t-1}),
+        z2_t = E p(z2_t | z1_t, z2_{t-1}, a_{t-1}) (means, no sampling). ``decode_reward`` of its latent is what
+        the belief expects r_t to be: it knows the task only as far as z_{t-1} carries it (it cannot copy r_t)."""
+        q1 = self.z1_prior(prev_z2, action)
+        q2 = self.z2_next(q1.mean, prev_z2, action)
+        return LatentState(q1.mean, q2.mean, q1, q2)
+
     def posterior(self, features: torch.Tensor, actions: torch.Tensor) -> PosteriorSequence:
         """Filter a batch of trials. features (B, T, F); actions (B, T-1, A)."""
         T = features.shape[1]

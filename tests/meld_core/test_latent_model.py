@@ -199,3 +199,21 @@ def test_deterministic_z2_is_a_gru_memory_and_trains():
     assert not any(isinstance(m, torch.nn.GRUCell) for m in LatentModel(load_config("tiny").model, (64, 64), 2).modules())
     first, last, stats = _train(model, images, rewards, actions)
     assert last < first and math.isfinite(stats["model/kl"])
+
+
+@pytest.mark.parametrize("z2_transition", ["stochastic", "deterministic"])
+def test_predict_step_is_the_priors_mean_and_ignores_the_next_frame(tiny_cfg, z2_transition):
+    """predict_step(z2_{t-1}, a_{t-1}) = the means of p(z1_t | z2_{t-1}, a_{t-1}) and of z2_t's conditional
+    given that z1_t: the same as the posterior sequence's prior at step t, whatever x_t and r_t are."""
+    import dataclasses
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(tiny_cfg.model, z2_transition=z2_transition)
+    model = LatentModel(cfg, (64, 64), action_dim=3)
+    images, rewards, actions = _batch(2, 4, 64, 64, 3)
+    with torch.no_grad():
+        seq = model.posterior(model.features(images, rewards), actions)
+        pred = model.predict_step(seq.z2[:, 1], actions[:, 1])
+        torch.testing.assert_close(pred.z1, seq.z1_prior.mean[:, 2])
+        torch.testing.assert_close(pred.z2, model.z2_next(pred.z1, seq.z2[:, 1], actions[:, 1]).mean)
+        assert pred.latent.shape == (2, cfg.z1_dim + cfg.z2_dim)
+        assert model.decode_reward(pred.latent).mean.shape == (2,)
