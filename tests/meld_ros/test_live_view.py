@@ -38,6 +38,11 @@ def _protobuf_class(channel):
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(channel["schemaName"]))
 
 
+def ns_of_frame(image) -> int:
+    """A foxglove RawImage's timestamp in nanoseconds (as ``ns_of`` gives a ROS stamp's)."""
+    return image.timestamp.seconds * 10**9 + image.timestamp.nanos
+
+
 def test_a_foxglove_client_sees_images_and_the_belief(tmp_path, ros_node):
     port = _free_port()
     graph = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
@@ -72,7 +77,12 @@ def test_a_foxglove_client_sees_images_and_the_belief(tmp_path, ros_node):
         image_class = _protobuf_class(channels["/meld/observation"])
         got = {t: [] for t in wanted}
         end = time.monotonic() + 120
-        while time.monotonic() < end and not all(len(v) >= 5 for v in got.values()):
+
+        def seen_by_both() -> bool:      # the test's own subscriber may be discovered late under load
+            return any(ns_of_frame(im) in ros["obs"] for im in got["/meld/observation"]) and any(
+                b["timestamp"]["sec"] * 10**9 + b["timestamp"]["nsec"] in ros["belief"] for b in got["/meld/live/belief"])
+
+        while time.monotonic() < end and not (all(len(v) >= 5 for v in got.values()) and seen_by_both()):
             ros_node.spin_until(lambda: False, timeout=0.01)
             try:
                 frame = ws.recv(timeout=0.2)
@@ -92,8 +102,8 @@ def test_a_foxglove_client_sees_images_and_the_belief(tmp_path, ros_node):
     assert all(len(v) >= 5 for v in got.values()), {t: len(v) for t, v in got.items()}
     for image in got["/meld/observation"] + got["/meld/reconstruction"]:
         assert (image.width, image.height, image.encoding) == (64, 64, "rgb8") and len(image.data) == 64 * 64 * 3
-    same = [im for im in got["/meld/observation"] if im.timestamp.seconds * 10**9 + im.timestamp.nanos in ros["obs"]]
-    assert same and all(bytes(im.data) == ros["obs"][im.timestamp.seconds * 10**9 + im.timestamp.nanos] for im in same)
+    same = [im for im in got["/meld/observation"] if ns_of_frame(im) in ros["obs"]]
+    assert same and all(bytes(im.data) == ros["obs"][ns_of_frame(im)] for im in same)
     beliefs = [b for b in got["/meld/live/belief"]
                if b["timestamp"]["sec"] * 10**9 + b["timestamp"]["nsec"] in ros["belief"]]
     assert beliefs
