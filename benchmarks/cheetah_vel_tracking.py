@@ -35,6 +35,7 @@ import torch
 
 from meld_core.agent import select_reward
 from meld_core.checkpoint import load_agent
+from meld_core.rollout import run_trial
 from meld_core.trial_source import SimTrialSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ TOLERANCE = 0.2
 
 
 def roll_out(run_dir: str, trials_per_task: int) -> dict:
-    """Per held-out trial: target, velocity, reward, the prior's expected reward (arrays over steps 1..E-1)."""
+    """Per held-out trial: target, velocity, reward, the prior's expected reward (lists over steps 1..E)."""
     agent, spec, cfg = load_agent(run_dir)
     source = SimTrialSource.from_config(cfg.train)
     env, model = source.env, agent.model
@@ -53,28 +54,18 @@ def roll_out(run_dir: str, trials_per_task: int) -> dict:
     trials = []
     for ti, task in enumerate(env.held_out_tasks):
         for j in range(trials_per_task):
-            env.set_task(task)
-            obs, _ = env.reset(seed=7000 + 100 * ti + j)
-            agent.reset()
-            images, rewards, actions, targets, velocities = [obs], [0.0], [], [], []
-            agent.update(obs, 0.0, None)
-            for _ in range(env.episode_length):
-                a = agent.act(True)
-                obs, _, _, _, info = env.step(a)
-                r = select_reward(agent.reward_input, info["dense_reward"], info["sparse_reward"])
-                agent.update(obs, r, a)
-                images.append(obs); rewards.append(info["dense_reward"]); actions.append(a)
-                targets.append(env.target_velocity); velocities.append(env.velocity)
-            fed = [select_reward(agent.reward_input, r, 0.0) for r in rewards]
+            targets, velocities = [], []
+            trial = run_trial(env, ti, task, 1, seed=7000 + 100 * ti + j, agent=agent, deterministic=True,
+                              on_step=lambda e: (targets.append(e.target_velocity), velocities.append(e.velocity)))
+            fed = [select_reward(agent.reward_input, d, s) for d, s in zip(trial.dense, trial.sparse)]
+            actions = torch.from_numpy(trial.actions)[None]
             with torch.no_grad():
-                seq = model.posterior(model.features(torch.from_numpy(np.stack(images))[None],
-                                                     torch.tensor(fed, dtype=torch.float32)[None]),
-                                      torch.from_numpy(np.stack(actions).astype(np.float32))[None])
-                predicted = [float(model.decode_reward(model.predict_step(
-                    seq.z2[:, t - 1], torch.from_numpy(actions[t - 1].astype(np.float32))[None]).latent).mean[0])
-                    for t in range(1, len(images))]
-            trials.append({"task": ti, "target": targets, "velocity": velocities, "reward": rewards[1:],
-                           "predicted_reward": predicted})
+                # the trial filtered again (the agent keeps its belief to itself), then z_{t-1} -> E[r_t]
+                seq = model.posterior(model.features(torch.from_numpy(trial.images)[None],
+                                                     torch.tensor(fed, dtype=torch.float32)[None]), actions)
+                predicted = model.decode_reward(model.predict_step(seq.z2[0, :-1], actions[0]).latent).mean
+            trials.append({"task": ti, "target": targets, "velocity": velocities,
+                           "reward": trial.dense[1:].tolist(), "predicted_reward": predicted.tolist()})
     source.close()
     return {"run": run_dir, "episode_length": env.episode_length,
             "changes": len(env.held_out_tasks[0].target_velocities), "trials": trials}

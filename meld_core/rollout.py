@@ -5,11 +5,15 @@ last action of an episode that is not the trial's last, the next frame is the
 reset frame of the next episode, paired with the reward of that last action.
 With an agent, the belief is updated on every frame but the final one and
 the latent carries over between episodes; without one, actions are uniform
-random in [-1, 1] (model pre-training data).
+random in [-1, 1] (model pre-training data). ``on_step(env)``, if given, is
+called after every step, before an episode's reset: where a diagnostic reads
+what the Trial does not keep (a velocity, a position).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from collections.abc import Callable
 
 from meld_core.agent import MeldAgent, select_reward
 from meld_core.replay import Trial
@@ -18,7 +22,7 @@ from meld_sim_bridge.envs.base import MeldEnv
 
 def run_trial(env: MeldEnv, task_index: int, task, episodes: int, seed: int,
               agent: MeldAgent | None = None, rng: np.random.Generator | None = None,
-              deterministic: bool = False) -> Trial:
+              deterministic: bool = False, on_step: Callable[[MeldEnv], None] | None = None) -> Trial:
     if agent is None and rng is None:
         raise ValueError("run_trial needs an agent or a random generator for random actions")
     env.set_task(task)
@@ -41,6 +45,8 @@ def run_trial(env: MeldEnv, task_index: int, task, episodes: int, seed: int,
             a = rng.uniform(-1.0, 1.0, A).astype(np.float32)
         a = np.clip(a, -1.0, 1.0)
         obs, _, _, _, info = env.step(a)
+        if on_step is not None:
+            on_step(env)
         episode_over = (k + 1) % E == 0
         if episode_over and k + 1 < L:
             obs, _ = env.reset(seed=seed + (k + 1) // E)

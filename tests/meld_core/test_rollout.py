@@ -30,6 +30,19 @@ def test_random_trial_matches_direct_rollout():
         assert np.array_equal(obs, trial.images[k + 1]), k
 
 
+def test_on_step_sees_every_step_before_the_reset():
+    """on_step(env) runs after each of the trial's steps, with the environment as that step left it (the last
+    step of episode 1 before episode 2's reset): its positions are the ones that earned the rewards."""
+    env = Point2DEnv(n_train=3, n_eval=1, episode_length=4)
+    task = env.train_tasks[1]
+    positions = []
+    trial = run_trial(env, 1, task, episodes=2, seed=11, rng=np.random.default_rng(5),
+                      on_step=lambda e: positions.append(e.position.copy()))
+    assert len(positions) == 8
+    goal = task.goal(env.goal_distance)
+    np.testing.assert_allclose([-np.linalg.norm(p - goal) for p in positions], trial.dense[1:], rtol=1e-6)
+
+
 def test_agent_trial_keeps_latent_across_episodes(tiny_cfg):
     torch.manual_seed(0)
     env = Point2DEnv(n_train=2, n_eval=1, episode_length=3)

@@ -43,6 +43,11 @@ def ns_of_frame(image) -> int:
     return image.timestamp.seconds * 10**9 + image.timestamp.nanos
 
 
+def ns_of_belief(belief: dict) -> int:
+    """A live-view belief's JSON timestamp in nanoseconds."""
+    return belief["timestamp"]["sec"] * 10**9 + belief["timestamp"]["nsec"]
+
+
 def test_a_foxglove_client_sees_images_and_the_belief(tmp_path, ros_node):
     port = _free_port()
     graph = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
@@ -80,7 +85,7 @@ def test_a_foxglove_client_sees_images_and_the_belief(tmp_path, ros_node):
 
         def seen_by_both() -> bool:      # the test's own subscriber may be discovered late under load
             return any(ns_of_frame(im) in ros["obs"] for im in got["/meld/observation"]) and any(
-                b["timestamp"]["sec"] * 10**9 + b["timestamp"]["nsec"] in ros["belief"] for b in got["/meld/live/belief"])
+                ns_of_belief(b) in ros["belief"] for b in got["/meld/live/belief"])
 
         while time.monotonic() < end and not (all(len(v) >= 5 for v in got.values()) and seen_by_both()):
             ros_node.spin_until(lambda: False, timeout=0.01)
@@ -104,11 +109,10 @@ def test_a_foxglove_client_sees_images_and_the_belief(tmp_path, ros_node):
         assert (image.width, image.height, image.encoding) == (64, 64, "rgb8") and len(image.data) == 64 * 64 * 3
     same = [im for im in got["/meld/observation"] if ns_of_frame(im) in ros["obs"]]
     assert same and all(bytes(im.data) == ros["obs"][ns_of_frame(im)] for im in same)
-    beliefs = [b for b in got["/meld/live/belief"]
-               if b["timestamp"]["sec"] * 10**9 + b["timestamp"]["nsec"] in ros["belief"]]
+    beliefs = [b for b in got["/meld/live/belief"] if ns_of_belief(b) in ros["belief"]]
     assert beliefs
     for b in beliefs:
-        ns = b["timestamp"]["sec"] * 10**9 + b["timestamp"]["nsec"]
+        ns = ns_of_belief(b)
         assert b["predicted_reward"] == pytest.approx(ros["belief"][ns], rel=1e-6)
         if b["reward"] is not None and ns in ros["reward"]:
             assert b["reward"] == pytest.approx(ros["reward"][ns])
