@@ -36,6 +36,7 @@ from pathlib import Path
 from meld_core.lock_file import LockHeld, hold
 from meld_core.progress_report import LIVE_ENV, PREFIX, StatusBoard
 from meld_ros.graph import GraphError, NodeSpec, build_graph, resolve_arguments, write_member_parameters
+from meld_ros.runtime.runner_watch import RUNNER_ENV
 
 STOP_TIMEOUT_S = 30.0          # the learner saves a checkpoint (and its replay) on SIGINT
 
@@ -136,6 +137,7 @@ class Supervisor:
         self.env = dict(os.environ if env is None else env)
         if self.live:
             self.env[LIVE_ENV] = "1"
+        self.env[RUNNER_ENV] = str(os.getpid())           # a node stops when this process is gone
         self.procs: dict[str, subprocess.Popen] = {}
         self.stopping = False
         self.scratch = Path(tempfile.mkdtemp(prefix="meld_launch_"))     # containers' parameter files

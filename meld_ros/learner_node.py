@@ -60,6 +60,7 @@ from meld_ros.runtime.node_params import LearnerParams, declare
 from meld_ros.runtime.node_runtime import RECORDED, WEIGHTS, model_update_messages, ns_of, wait_for_publishers
 from meld_ros.runtime.intra_process import DdsTopics
 from meld_ros.runtime.executor import LeanExecutor
+from meld_ros.runtime.runner_watch import stop_with_runner
 from meld_ros.rosfree.recorder import EpisodeRecorder, EpisodeUnusable, assemble_trial
 from meld_ros.srv import SetTask
 
@@ -335,6 +336,7 @@ def main(args=None) -> int:
     rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
     stop = StopRequest()
     stop_on_signals(stop)
+    stop_with_runner(stop)          # saves and stops when meld launch is gone, even without its SIGTERM
     node = spinner = None
     executor = LeanExecutor()
     try:

@@ -16,6 +16,15 @@ signal, before anyone could publish, so SIGINT and SIGTERM are Python's here
 (KeyboardInterrupt), and the executor waits at most ``SIGNAL_POLL_S`` at a
 time so that the interrupt is taken promptly.
 
+A stop cannot get lost: the signal also sets a ``StopRequest`` that the spin
+loop checks (a KeyboardInterrupt that lands in code which swallows it, a
+destructor say, still stops the node); under ``meld launch`` the node also
+stops when its runner is gone (``stop_with_runner``: the kernel's one SIGTERM
+at the runner's death is not all it relies on); and once a stop is requested
+the process has ``STOP_DEADLINE_S`` to finish: past it, faulthandler prints
+every thread's stack to stderr and ends the process (a node stuck in a DDS
+call holds a ROS domain, and its graph's name, for ever otherwise).
+
 Topics: every node class takes the topics object it publishes and subscribes
 through (``node_class(topics)``). ``run`` gives a node in a process of its own
 ``DdsTopics`` and the nodes composed into one process a shared
@@ -24,6 +33,7 @@ process (``meld_ros/runtime/intra_process.py``); a node cannot tell which.
 """
 from __future__ import annotations
 
+import faulthandler
 import gc
 import hashlib
 import os
@@ -39,11 +49,13 @@ from rclpy.signals import SignalHandlerOptions
 from rclpy.time import Time
 
 from meld_core.config import ConfigError
+from meld_core.interruption import StopRequest
 from meld_ros.rosfree.stamp_order import ns_of  # noqa: F401  (the nodes take it from here)
 from meld_ros.rosfree.weights_transfer import WeightsAssembler, WeightsTransferError, split
 from meld_ros.runtime.callback_errors import CallbackErrors, answering
 from meld_ros.runtime.executor import LeanExecutor
 from meld_ros.runtime.intra_process import DdsTopics, LocalTopics
+from meld_ros.runtime.runner_watch import stop_with_runner
 
 
 #: every data topic of the graph: reliable, last 10 (a lost frame would be a lost control step)
@@ -182,6 +194,15 @@ def make_executor(local: LocalTopics | None, errors: CallbackErrors):
 #: the longest the executor waits before a pending SIGINT/SIGTERM is taken
 SIGNAL_POLL_S = 0.2
 
+#: how long a node started by ``run`` may take to stop once asked (last words, destroying its nodes, rclpy's
+#: shutdown); past it the process ends with every thread's stack on stderr (``faulthandler``)
+STOP_DEADLINE_S = 10.0
+
+def _end_if_stuck() -> None:
+    """From now on the process has ``STOP_DEADLINE_S`` to exit; faulthandler's own thread (it needs no GIL)
+    dumps every stack and ends it otherwise."""
+    faulthandler.dump_traceback_later(STOP_DEADLINE_S, exit=True)
+
 
 def _last_words(nodes) -> None:
     """Each node's ``on_shutdown()``, while the context still works; a failing one does not stop the rest."""
@@ -201,8 +222,15 @@ def run(*node_classes: Callable[..., "rclpy.node.Node"], args=None) -> int:
     """Build each node as ``node_class(topics)`` and spin them; more than one are composed into this
     process: they share a ``LocalTopics``, one alone gets ``DdsTopics``."""
     rclpy.init(args=args if args is not None else sys.argv, signal_handler_options=SignalHandlerOptions.NO)
+    stop = StopRequest()
+
+    def on_signal(signum, frame):
+        stop.request(f"{signal.Signals(signum).name} received")
+        _end_if_stuck()
+        raise KeyboardInterrupt                                 # out of a long callback at once
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.default_int_handler)          # KeyboardInterrupt in the spinning thread
+        signal.signal(sig, on_signal)
+    stop_with_runner(stop, then=_end_if_stuck)
     nodes = []
     errors = CallbackErrors()
     try:
@@ -215,7 +243,7 @@ def run(*node_classes: Callable[..., "rclpy.node.Node"], args=None) -> int:
         executor = make_executor(local, errors)
         for node in nodes:
             executor.add_node(node)
-        while rclpy.ok():
+        while rclpy.ok() and not stop.requested:
             executor.spin_once(timeout_sec=SIGNAL_POLL_S)
     except ConfigError as exc:
         print(f"[meld] parameter error: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,7 +18,7 @@ from meld_ros.launcher import node_command
 
 pytestmark = pytest.mark.graph
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def launch(*args, timeout=300):
@@ -106,17 +107,48 @@ def _until(condition, timeout_s: float):
     return value
 
 
-def _start_long_run(tmp_path, run):
-    """A meta-training graph that would run for long, its output to a file (not a pipe nobody reads)."""
-    log = open(tmp_path / "launch.log", "w+")
-    return subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
-                             f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+@pytest.fixture
+def long_run(tmp_path):
+    """Starts a meta-training graph that would run for long, its output to a file (not a pipe nobody
+    reads); whatever the test leaves of it is killed at the end, so that a failing test does not hold a
+    ROS domain (and break the tests after it)."""
+    started = []
+
+    def start(run):
+        log = open(tmp_path / "launch.log", "w+")
+        p = subprocess.Popen([sys.executable, "-m", "meld_ros.launcher", "sim_meta_train", "profile:=tiny",
+                              f"run_dir:={run}", "overrides:=[train.iterations=1000]"], cwd=ROOT,
+                             stdout=log, stderr=subprocess.STDOUT, text=True)
+        started.append(p)
+        return p
+    yield start
+    for p in started:
+        nodes = _nodes_of(p)
+        p.kill()
+        p.wait()
+        for pid in nodes:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
-def test_sigint_stops_the_whole_graph(tmp_path):
+def _nodes_of(runner) -> list[int]:
+    """The node processes a running ``meld launch`` started (its children)."""
+    out = subprocess.run(["pgrep", "-P", str(runner.pid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_sigint_stops_the_whole_graph(tmp_path, long_run):
     run = tmp_path / "run"
-    p = _start_long_run(tmp_path, run)
+    p = long_run(run)
     _until((run / "checkpoint.pt").exists, 120)
     assert (run / "checkpoint.pt").exists()
     p.send_signal(signal.SIGINT)
@@ -128,25 +160,30 @@ def test_sigint_stops_the_whole_graph(tmp_path):
     assert not _strays(str(run)), _strays(str(run))
 
 
-def test_a_killed_runner_leaves_no_node_behind(tmp_path):
-    """SIGKILL of meld launch itself: the kernel sends each node SIGTERM (PR_SET_PDEATHSIG)."""
+def test_a_killed_runner_leaves_no_node_behind(tmp_path, long_run):
+    """SIGKILL of meld launch itself: the kernel sends each node SIGTERM (PR_SET_PDEATHSIG), and each
+    node sees its runner gone (``runner_watch``) should that signal be lost."""
     run = tmp_path / "run"
-    p = _start_long_run(tmp_path, run)
+    p = long_run(run)
     _until(lambda: list(run.glob("weights-*.pt")), 120)
-    assert _strays(str(run))
+    nodes = _nodes_of(p)
+    assert len(nodes) == 3                       # the control loop, the reset rig, the learner
     p.kill()
     p.wait()
-    _until(lambda: not _strays(str(run)), 30)
-    assert not _strays(str(run)), _strays(str(run))
+    _until(lambda: not any(map(_alive, nodes)), 30)
+    left = [pid for pid in nodes if _alive(pid)]
+    assert not left, subprocess.run(["ps", "-o", "pid,stat,args", "-p", ",".join(map(str, left))],
+                                    capture_output=True, text=True).stdout
 
 
-def test_a_dying_node_stops_the_graph(tmp_path):
+def test_a_dying_node_stops_the_graph(tmp_path, long_run):
     run = tmp_path / "run"
-    p = _start_long_run(tmp_path, run)
+    p = long_run(run)
     _until(lambda: list(run.glob("weights-*.pt")), 120)
-    bridge = [line.split()[0] for line in _strays(str(run)) if "mujoco_bridge_node" in line]   # the control loop
-    assert bridge
-    os.kill(int(bridge[0]), signal.SIGKILL)
+    commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _nodes_of(p)}
+    bridge = [pid for pid, cmd in commands.items() if b"mujoco_bridge_node" in cmd]   # the control loop
+    assert len(bridge) == 1
+    os.kill(bridge[0], signal.SIGKILL)
     p.wait(timeout=90)
     out = (tmp_path / "launch.log").read_text()
     assert p.returncode == 1 and "control_loop died" in out, out[-3000:]
