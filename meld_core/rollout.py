@@ -11,9 +11,9 @@ what the Trial does not keep (a velocity, a position).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Callable
+
+import numpy as np
 
 from meld_core.agent import MeldAgent, select_reward
 from meld_core.replay import Trial

@@ -198,6 +198,7 @@ SIGNAL_POLL_S = 0.2
 #: shutdown); past it the process ends with every thread's stack on stderr (``faulthandler``)
 STOP_DEADLINE_S = 10.0
 
+
 def _end_if_stuck() -> None:
     """From now on the process has ``STOP_DEADLINE_S`` to exit; faulthandler's own thread (it needs no GIL)
     dumps every stack and ends it otherwise."""

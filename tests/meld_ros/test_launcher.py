@@ -15,6 +15,7 @@ import yaml
 from meld_core.weights import load_weights
 from meld_ros.graph import GraphError, build_graph, member_parameters
 from meld_ros.launcher import node_command
+from support.processes import alive, until
 
 pytestmark = pytest.mark.graph
 
@@ -99,14 +100,6 @@ def _snapshot(directory):
             for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def _until(condition, timeout_s: float):
-    """Poll ``condition`` every 0.5 s until it holds or ``timeout_s`` passed; its last value."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    return value
-
-
 @pytest.fixture
 def long_run(tmp_path):
     """Starts a meta-training graph that would run for long, its output to a file (not a pipe nobody
@@ -139,17 +132,10 @@ def _nodes_of(runner) -> list[int]:
     return [int(pid) for pid in out.split()]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
 def test_sigint_stops_the_whole_graph(tmp_path, long_run):
     run = tmp_path / "run"
     p = long_run(run)
-    _until((run / "checkpoint.pt").exists, 120)
+    until((run / "checkpoint.pt").exists, 120)
     assert (run / "checkpoint.pt").exists()
     p.send_signal(signal.SIGINT)
     p.wait(timeout=90)
@@ -165,13 +151,13 @@ def test_a_killed_runner_leaves_no_node_behind(tmp_path, long_run):
     node sees its runner gone (``runner_watch``) should that signal be lost."""
     run = tmp_path / "run"
     p = long_run(run)
-    _until(lambda: list(run.glob("weights-*.pt")), 120)
+    until(lambda: list(run.glob("weights-*.pt")), 120)
     nodes = _nodes_of(p)
     assert len(nodes) == 3                       # the control loop, the reset rig, the learner
     p.kill()
     p.wait()
-    _until(lambda: not any(map(_alive, nodes)), 30)
-    left = [pid for pid in nodes if _alive(pid)]
+    until(lambda: not any(map(alive, nodes)), 30)
+    left = [pid for pid in nodes if alive(pid)]
     assert not left, subprocess.run(["ps", "-o", "pid,stat,args", "-p", ",".join(map(str, left))],
                                     capture_output=True, text=True).stdout
 
@@ -179,7 +165,7 @@ def test_a_killed_runner_leaves_no_node_behind(tmp_path, long_run):
 def test_a_dying_node_stops_the_graph(tmp_path, long_run):
     run = tmp_path / "run"
     p = long_run(run)
-    _until(lambda: list(run.glob("weights-*.pt")), 120)
+    until(lambda: list(run.glob("weights-*.pt")), 120)
     commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _nodes_of(p)}
     bridge = [pid for pid, cmd in commands.items() if b"mujoco_bridge_node" in cmd]   # the control loop
     assert len(bridge) == 1

@@ -13,6 +13,7 @@ import pytest
 
 from meld_ros.runtime.node_runtime import STOP_DEADLINE_S
 from meld_ros.runtime.runner_watch import RUNNER_ENV
+from support.processes import alive, until
 
 pytestmark = pytest.mark.graph
 
@@ -49,29 +50,14 @@ raise SystemExit(run(Probe, args=[sys.argv[0]]))
 '''
 
 
-def _probe(tmp_path, mode, **popen):
+def _probe(tmp_path, mode):
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
     return [sys.executable, str(script), mode]
 
 
-def _until(condition, timeout_s):
-    end = time.monotonic() + timeout_s
-    while not (value := condition()) and time.monotonic() < end:
-        time.sleep(0.1)
-    return value
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
-
-
 def _wait_ready(log: Path, timeout_s=60):
-    assert _until(lambda: "ready" in log.read_text(), timeout_s), log.read_text()
+    assert until(lambda: "ready" in log.read_text(), timeout_s, poll_s=0.1), log.read_text()
 
 
 def test_a_swallowed_interrupt_still_stops_the_node(tmp_path):
@@ -101,11 +87,11 @@ def test_a_node_stops_when_its_runner_is_gone_without_a_signal(tmp_path):
         _wait_ready(log)
         runner.kill()
         runner.wait()
-        assert _until(lambda: not _alive(node), 10), "the node outlived its runner"
+        assert until(lambda: not alive(node), 10, poll_s=0.1), "the node outlived its runner"
         assert "last words" in log.read_text()
     finally:
         runner.kill()
-        if _alive(node):
+        if alive(node):
             os.kill(node, signal.SIGKILL)
 
 
