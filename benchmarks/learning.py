@@ -24,6 +24,11 @@ success against environment steps, mean over seeds with the min-max band).
 A run directory under ``--run-root`` is resumed, not restarted: give a new root
 for a fresh measurement.
 
+A measurement too long for one sitting is made in parts, each its own result
+file, and merged: ``--merge A.json B.json [--keep VARIANT ...]`` trains
+nothing and writes ``<name>.json`` from their runs (each part's command and
+date kept under ``merged_from``).
+
 Usage: ./meld shell -c "python benchmarks/learning.py NAME --env point2d-2goal --budget-s 600 --seeds 0 1 2"
 """
 from __future__ import annotations
@@ -157,8 +162,14 @@ def main():
     p.add_argument("--test-trials", type=int, default=5, help="meta-test trials per held-out task")
     p.add_argument("--parallel", type=int, default=2, help="jobs at a time (one core each)")
     p.add_argument("--run-root", default=None, help="default: runs/learning/<name>")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="RESULT_JSON",
+                   help="train nothing: merge these result files' runs into results/<name>.json")
+    p.add_argument("--keep", nargs="+", metavar="VARIANT", help="with --merge: only these variants' runs")
     p.add_argument("--job", nargs=2, metavar=("VARIANT", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.merge:
+        publish(*merge(args.name, args.merge, args.keep))
+        return
     for spec in args.variant:
         name, _, rest = spec.partition("=")
         after = None
@@ -198,19 +209,71 @@ def main():
                                             env={**os.environ, "OMP_NUM_THREADS": "1"})
         time.sleep(1.0)
     results = [json.loads((Path(args.run_root) / f"{v}-s{s}.json").read_text()) for v, s in jobs]
-    summary = summarize(results, args.variants)
     record = {
         "name": args.name, "env": args.env, "profile": args.profile, "budget_s": args.budget_s,
         "test_trials_per_task": args.test_trials, "seeds": args.seeds,
         "variants": {v: {"overrides": VARIANTS[v][0], "stage2_of": VARIANTS[v][1]} for v in args.variants},
-        "common_overrides": dict(args.set), "summary": summary, "runs": results,
+        "common_overrides": dict(args.set), "runs": results,
         "cores": os.cpu_count(), "parallel_jobs": args.parallel, "threads_per_job": 1,
         "machine": platform.processor() or platform.machine(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_s": round(time.monotonic() - t0, 1),
         "command": "python benchmarks/learning.py " + " ".join(sys.argv[1:]),
     }
-    out = ROOT / "benchmarks" / "results" / f"{args.name}.json"
+    publish(record, args.variants)
+
+
+def merge(name: str, sources: list[Path], keep: list[str] | None = None) -> tuple[dict, list[str]]:
+    """One record from the runs of several result files of the same benchmark (env, profile, budget, test trials).
+
+    For a measurement that does not fit one sitting (a 2-hour run per seed on a 2-core machine): each
+    sitting writes its own result file; the merged record keeps every run as measured, lists its sources
+    (their commands and dates) and recomputes the per-variant summary. A (variant, seed) found twice is an
+    error, as is a disagreement on what was measured. ``keep``: only these variants' runs (default all).
+    """
+    records = [json.loads(Path(s).read_text()) for s in sources]
+    same = ("env", "profile", "budget_s", "test_trials_per_task")
+    for key in same:
+        values = {json.dumps(r[key]) for r in records}
+        if len(values) > 1:
+            raise SystemExit(f"cannot merge: the sources differ in {key} ({sorted(values)})")
+    runs, variants, seen = [], [], set()
+    for r in records:
+        for run in r["runs"]:
+            if keep is not None and run["variant"] not in keep:
+                continue
+            job = (run["variant"], run["seed"])
+            if job in seen:
+                raise SystemExit(f"cannot merge: {job[0]} seed {job[1]} is in more than one source")
+            seen.add(job)
+            runs.append(run)
+            if run["variant"] not in variants:
+                variants.append(run["variant"])
+    first = records[0]
+    record = {
+        "name": name, **{k: first[k] for k in same},
+        "seeds": sorted({run["seed"] for run in runs}),
+        "variants": {v: next(r["variants"][v] for r in records if v in r["variants"]) for v in variants},
+        "common_overrides": first.get("common_overrides", {}), "runs": runs,
+        "cores": first["cores"], "parallel_jobs": first["parallel_jobs"], "threads_per_job": 1,
+        "machine": first["machine"],
+        "merged_from": [{"file": str(Path(s).name), "date": r["date"], "command": r["command"],
+                         "jobs": [[run["variant"], run["seed"]] for run in r["runs"]
+                                  if keep is None or run["variant"] in keep]}
+                        for s, r in zip(sources, records)],
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": f"python benchmarks/learning.py {name} --merge " + " ".join(str(s) for s in sources)
+                   + (" --keep " + " ".join(keep) if keep else ""),
+    }
+    return record, variants
+
+
+def publish(record: dict, variants: list[str]) -> None:
+    """Write results/<name>.json (with the per-variant summary) and docs/<name>.png; print the summary."""
+    summary = summarize(record["runs"], variants)
+    record = {**record, "summary": summary}
+    name = record["name"]
+    out = ROOT / "benchmarks" / "results" / f"{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=1))
     for variant, s in summary.items():
@@ -220,10 +283,9 @@ def main():
         print(f"{variant:16s} held-out success per episode {eps}; return {rets}; "
               f"{s['env_steps']['mean']:.0f} env steps, {s['model_steps']['mean']:.0f} model steps "
               f"({len(s['seeds'])} seeds)")
-    plot(results, args.variants, f"{args.env}, {args.profile} profile, {args.budget_s / 60:.0f} min of training "
-         f"per run, 1 core each", ROOT / "docs" / f"{args.name}.png")
-    print(f"results: {out.relative_to(ROOT)}, curve: docs/{args.name}.png", flush=True)
-
+    plot(record["runs"], variants, f"{record['env']}, {record['profile']} profile, {record['budget_s'] / 60:.0f} "
+         f"min of training per run, 1 core each", ROOT / "docs" / f"{name}.png")
+    print(f"results: {out.relative_to(ROOT)}, curve: docs/{name}.png", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,9 @@ Hypotheses (issue 17; docs/research_log.md has what each showed):
 - ``h4-belief``: the actor-critic on the belief (mean and std) instead of a posterior sample;
 - ``h5-32px``: 32x32 images (half the model step's cost: more model steps in the same time).
 
+Runs that did not share a run root (a measurement over several sittings) are
+put side by side with ``benchmarks/learning.py NAME --merge A.json B.json``.
+
 Usage: ./meld shell -c "python experiments/semicircle_hypotheses.py h5-32px --seeds 0 1 2"
 """
 from __future__ import annotations
@@ -38,12 +41,12 @@ HYPOTHESES: dict[str, str] = {
 
 
 def learning_command(hypotheses: list[str], seeds: list[int], budget_s: float, run_root: str, name: str,
-                     ablation: bool, parallel: int) -> list[str]:
-    """The benchmarks/learning.py command line that measures ``hypotheses`` next to ``meld``."""
+                     ablation: bool, parallel: int, meld: bool = True) -> list[str]:
+    """The benchmarks/learning.py command line that measures ``hypotheses`` (next to ``meld`` unless not ``meld``)."""
     unknown = [h for h in hypotheses if h not in HYPOTHESES]
     if unknown:
         raise SystemExit(f"unknown hypotheses {unknown}; known: {sorted(HYPOTHESES)}")
-    variants = ["meld", *(["ablation"] if ablation else []), *hypotheses]
+    variants = [*(["meld"] if meld else []), *(["ablation"] if ablation else []), *hypotheses]
     cmd = [sys.executable, str(ROOT / "benchmarks" / "learning.py"), name, "--env", "point2d",
            "--budget-s", str(budget_s), "--seeds", *map(str, seeds), "--test-trials", "5",
            "--parallel", str(parallel), "--run-root", run_root, "--variants", *variants]
@@ -61,10 +64,12 @@ def main():
     p.add_argument("--name", default=None, help="default: semicircle_<hypotheses>")
     p.add_argument("--ablation", action="store_true", help="also the no-reward ablation")
     p.add_argument("--parallel", type=int, default=2)
+    p.add_argument("--no-meld", action="store_true",
+                   help="without the meld runs (measured already elsewhere: merge them in with learning.py --merge)")
     args = p.parse_args()
     name = args.name or "semicircle_" + ("_".join(h.split("-")[0] for h in args.hypotheses) or "faithful")
     cmd = learning_command(args.hypotheses, args.seeds, args.budget_s, args.run_root, name, args.ablation,
-                           args.parallel)
+                           args.parallel, meld=not args.no_meld)
     print(" ".join(cmd), flush=True)
     raise SystemExit(subprocess.call(cmd, cwd=ROOT))
 
