@@ -62,6 +62,17 @@ def parse_value(text: str):
     return yaml.safe_load(text)
 
 
+def machine() -> str:
+    """The CPU's model name (learning per minute depends on it: runs of different sittings may differ)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def run_job(args, variant: str, seed: int) -> dict:
     """One meta-training run and its meta-test (in this process)."""
     import torch
@@ -215,7 +226,7 @@ def main():
         "variants": {v: {"overrides": VARIANTS[v][0], "stage2_of": VARIANTS[v][1]} for v in args.variants},
         "common_overrides": dict(args.set), "runs": results,
         "cores": os.cpu_count(), "parallel_jobs": args.parallel, "threads_per_job": 1,
-        "machine": platform.processor() or platform.machine(),
+        "machine": machine(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "wall_s": round(time.monotonic() - t0, 1),
         "command": "python benchmarks/learning.py " + " ".join(sys.argv[1:]),
@@ -256,8 +267,9 @@ def merge(name: str, sources: list[Path], keep: list[str] | None = None) -> tupl
         "variants": {v: next(r["variants"][v] for r in records if v in r["variants"]) for v in variants},
         "common_overrides": first.get("common_overrides", {}), "runs": runs,
         "cores": first["cores"], "parallel_jobs": first["parallel_jobs"], "threads_per_job": 1,
-        "machine": first["machine"],
-        "merged_from": [{"file": str(Path(s).name), "date": r["date"], "command": r["command"],
+        "machine": " + ".join(dict.fromkeys(r["machine"] for r in records)),
+        "merged_from": [{"file": str(Path(s).name), "date": r["date"], "machine": r["machine"],
+                         "command": r["command"],
                          "jobs": [[run["variant"], run["seed"]] for run in r["runs"]
                                   if keep is None or run["variant"] in keep]}
                         for s, r in zip(sources, records)],
