@@ -248,18 +248,16 @@ def merge(name: str, sources: list[Path], keep: list[str] | None = None) -> tupl
         values = {json.dumps(r[key]) for r in records}
         if len(values) > 1:
             raise SystemExit(f"cannot merge: the sources differ in {key} ({sorted(values)})")
+    kept = [[run for run in r["runs"] if keep is None or run["variant"] in keep] for r in records]
     runs, variants, seen = [], [], set()
-    for r in records:
-        for run in r["runs"]:
-            if keep is not None and run["variant"] not in keep:
-                continue
-            job = (run["variant"], run["seed"])
-            if job in seen:
-                raise SystemExit(f"cannot merge: {job[0]} seed {job[1]} is in more than one source")
-            seen.add(job)
-            runs.append(run)
-            if run["variant"] not in variants:
-                variants.append(run["variant"])
+    for run in (run for part in kept for run in part):
+        job = (run["variant"], run["seed"])
+        if job in seen:
+            raise SystemExit(f"cannot merge: {job[0]} seed {job[1]} is in more than one source")
+        seen.add(job)
+        runs.append(run)
+        if run["variant"] not in variants:
+            variants.append(run["variant"])
     first = records[0]
     record = {
         "name": name, **{k: first[k] for k in same},
@@ -270,9 +268,8 @@ def merge(name: str, sources: list[Path], keep: list[str] | None = None) -> tupl
         "machine": " + ".join(dict.fromkeys(r["machine"] for r in records)),
         "merged_from": [{"file": str(Path(s).name), "date": r["date"], "machine": r["machine"],
                          "command": r["command"],
-                         "jobs": [[run["variant"], run["seed"]] for run in r["runs"]
-                                  if keep is None or run["variant"] in keep]}
-                        for s, r in zip(sources, records)],
+                         "jobs": [[run["variant"], run["seed"]] for run in part]}
+                        for s, r, part in zip(sources, records, kept)],
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": f"python benchmarks/learning.py {name} --merge " + " ".join(str(s) for s in sources)
                    + (" --keep " + " ".join(keep) if keep else ""),
@@ -298,6 +295,7 @@ def publish(record: dict, variants: list[str]) -> None:
     plot(record["runs"], variants, f"{record['env']}, {record['profile']} profile, {record['budget_s'] / 60:.0f} "
          f"min of training per run, 1 core each", ROOT / "docs" / f"{name}.png")
     print(f"results: {out.relative_to(ROOT)}, curve: docs/{name}.png", flush=True)
+
 
 if __name__ == "__main__":
     main()
